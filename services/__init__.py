@@ -1,0 +1,1 @@
+"""Server side of Workstation: team server, channel connectors and the channel sandbox (no Qt)."""

@@ -1,0 +1,1 @@
+"""Channel connectors: one module per provider, all with the shape of `base.Connector`."""

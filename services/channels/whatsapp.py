@@ -1,0 +1,422 @@
+"""WhatsApp Business Cloud API connector: webhook signature and parsing, sends, error mapping."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Mapping
+
+import httpx
+
+from services.channels.base import (
+    ChannelError,
+    DeliveryStatus,
+    ErrorKind,
+    InboundMessage,
+    OutboundText,
+    ProviderError,
+    SendResult,
+    WebhookBatch,
+    WebhookError,
+)
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "whatsapp"
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+MAX_TEXT_CHARS = 4096
+
+ERROR_KINDS: dict[int, ErrorKind] = {
+    131047: ErrorKind.WINDOW_CLOSED,
+    130429: ErrorKind.RETRYABLE,
+    131056: ErrorKind.RETRYABLE,
+    4: ErrorKind.RETRYABLE,
+    80007: ErrorKind.RETRYABLE,
+    131000: ErrorKind.RETRYABLE,
+    131016: ErrorKind.RETRYABLE,
+    2: ErrorKind.RETRYABLE,
+    190: ErrorKind.AUTH_EXPIRED,
+    131026: ErrorKind.UNDELIVERABLE,
+    131051: ErrorKind.BAD_REQUEST,
+    100: ErrorKind.BAD_REQUEST,
+    131008: ErrorKind.BAD_REQUEST,
+    131009: ErrorKind.BAD_REQUEST,
+    10: ErrorKind.PERMISSION,
+}
+
+_MEDIA_KINDS = frozenset({"image", "video", "document", "sticker", "audio"})
+_HEX_DIGEST = re.compile(r"[0-9a-fA-F]{64}")
+_CODE_PREFIX = re.compile(r"^\(#\d+\)\s*")
+
+
+def error_kind_for(code: int | None) -> ErrorKind:
+    if code is None:
+        return ErrorKind.UNKNOWN
+    if code in ERROR_KINDS:
+        return ERROR_KINDS[code]
+    # Graph reserves the whole 200-299 range for permission errors.
+    if 200 <= code <= 299:
+        return ErrorKind.PERMISSION
+    return ErrorKind.UNKNOWN
+
+
+def sign(app_secret: str, raw_body: bytes) -> str:
+    digest = hmac.new(app_secret.encode("utf-8"), raw_body, hashlib.sha256).hexdigest()
+    return "sha256=" + digest
+
+
+def verify_signature(app_secret: str, raw_body: bytes, header_value: str | None) -> bool:
+    if not app_secret or not header_value:
+        return False
+    scheme, sep, digest = header_value.strip().partition("=")
+    # compare_digest refuses non-ASCII str, so reject anything that is not plain hex first.
+    if not sep or scheme.lower() != "sha256" or not _HEX_DIGEST.fullmatch(digest):
+        return False
+    expected = sign(app_secret, raw_body).partition("=")[2]
+    return hmac.compare_digest(expected, digest.lower())
+
+
+def verify_subscription(*, mode: str | None, token: str | None, challenge: str | None, verify_token: str) -> str | None:
+    if not verify_token or mode != "subscribe" or token is None or challenge is None:
+        return None
+    if not hmac.compare_digest(token.encode("utf-8"), verify_token.encode("utf-8")):
+        return None
+    return challenge
+
+
+def _parse_timestamp(value: Any) -> datetime:
+    """Unix seconds as Meta sends them (a string); raises ValueError on anything else."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValueError(f"timestamp {value!r} is not a string of Unix seconds")
+    try:
+        return datetime.fromtimestamp(int(value), tz=UTC)
+    except (OverflowError, OSError) as exc:
+        raise ValueError(f"timestamp {value!r} out of range") from exc
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _message_text(kind: str, message: dict[str, Any]) -> str:
+    body = _dict(message.get(kind))
+    if kind == "text":
+        return str(body.get("body") or "")
+    if kind in _MEDIA_KINDS:
+        caption = body.get("caption")
+        if caption:
+            return str(caption)
+        filename = body.get("filename")
+        return f"[{kind}] {filename}" if kind == "document" and filename else f"[{kind}]"
+    if kind == "reaction":
+        # An empty emoji means the customer removed their reaction.
+        return str(body.get("emoji") or "")
+    if kind == "location":
+        label = ", ".join(str(body[k]) for k in ("name", "address") if body.get(k))
+        if not label:
+            label = f"{body.get('latitude', '?')},{body.get('longitude', '?')}"
+        return f"[location] {label}"
+    if kind == "contacts":
+        names = []
+        for card in _list(message.get("contacts")):
+            name = _dict(_dict(card).get("name"))
+            formatted = name.get("formatted_name") or " ".join(
+                str(name[k]) for k in ("first_name", "last_name") if name.get(k)
+            )
+            if formatted:
+                names.append(str(formatted))
+        return "[contacts] " + ", ".join(names) if names else "[contacts]"
+    if kind == "interactive":
+        for reply_kind in ("button_reply", "list_reply"):
+            title = _dict(body.get(reply_kind)).get("title")
+            if title:
+                return str(title)
+        return "[interactive]"
+    if kind == "button":
+        return str(body.get("text") or body.get("payload") or "[button]")
+    if kind == "system":
+        return str(body.get("body") or "[system]")
+    return f"[{kind}]"
+
+
+def _sender_name(contacts: list[Any], phone: str | None, user_id: str | None, handle: str) -> str:
+    for contact in contacts:
+        contact = _dict(contact)
+        if (phone and contact.get("wa_id") == phone) or (user_id and contact.get("user_id") == user_id):
+            name = _dict(contact.get("profile")).get("name")
+            if name:
+                return str(name)
+    return handle
+
+
+def _parse_message(message: Any, *, account_id: str, contacts: list[Any]) -> InboundMessage | None:
+    message = _dict(message)
+    message_id = message.get("id")
+    phone = message.get("from")
+    user_id = message.get("from_user_id")
+    handle = phone or user_id
+    if not isinstance(message_id, str) or not message_id:
+        logger.warning("skipping WhatsApp message without id")
+        return None
+    if not isinstance(handle, str) or not handle:
+        logger.warning("skipping WhatsApp message %s without sender", message_id)
+        return None
+    try:
+        sent_at = _parse_timestamp(message.get("timestamp"))
+    except ValueError as exc:
+        logger.warning("skipping WhatsApp message %s: %s", message_id, exc)
+        return None
+    kind = str(message.get("type") or "unknown")
+    reply_to = _dict(message.get("context")).get("id")
+    if not reply_to and kind == "reaction":
+        # A reaction points at the message it reacts to; threading it there keeps it in context.
+        reply_to = _dict(message.get("reaction")).get("message_id")
+    return InboundMessage(
+        channel=CHANNEL,
+        account_id=account_id,
+        provider_message_id=message_id,
+        sender_handle=handle,
+        sender_name=_sender_name(contacts, phone, user_id, handle),
+        kind=kind,
+        text=_message_text(kind, message),
+        sent_at=sent_at,
+        reply_to_provider_id=str(reply_to) if reply_to else None,
+    )
+
+
+def _parse_status(status: Any) -> DeliveryStatus | None:
+    status = _dict(status)
+    status_id = status.get("id")
+    state = status.get("status")
+    if not isinstance(status_id, str) or not status_id or not isinstance(state, str) or not state:
+        logger.warning("skipping WhatsApp status without id or status")
+        return None
+    try:
+        occurred_at = _parse_timestamp(status.get("timestamp"))
+    except ValueError as exc:
+        logger.warning("skipping WhatsApp status %s/%s: %s", status_id, state, exc)
+        return None
+    error = None
+    errors = _list(status.get("errors"))
+    if errors:
+        first = _dict(errors[0])
+        code = first.get("code")
+        code = code if isinstance(code, int) and not isinstance(code, bool) else None
+        error = ProviderError(
+            code=code,
+            title=str(first.get("title") or first.get("message") or ""),
+            details=str(_dict(first.get("error_data")).get("details") or ""),
+            kind=error_kind_for(code),
+        )
+    return DeliveryStatus(
+        channel=CHANNEL,
+        provider_message_id=status_id,
+        status=state,
+        occurred_at=occurred_at,
+        recipient_handle=str(status.get("recipient_id") or status.get("recipient_user_id") or ""),
+        error=error,
+    )
+
+
+def parse_webhook_payload(raw_body: bytes) -> WebhookBatch:
+    try:
+        text = raw_body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise WebhookError(400, "body is not valid UTF-8") from exc
+    try:
+        payload = json.loads(text)
+    except ValueError as exc:
+        raise WebhookError(400, "body is not valid JSON") from exc
+    if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
+        raise WebhookError(400, "not a whatsapp_business_account webhook")
+
+    batch = WebhookBatch()
+    for entry in _list(payload.get("entry")):
+        for change in _list(_dict(entry).get("changes")):
+            change = _dict(change)
+            if change.get("field") != "messages":
+                continue
+            value = _dict(change.get("value"))
+            account_id = str(_dict(value.get("metadata")).get("phone_number_id") or "")
+            contacts = _list(value.get("contacts"))
+            for message in _list(value.get("messages")):
+                parsed = _parse_message(message, account_id=account_id, contacts=contacts)
+                if parsed is not None:
+                    batch.messages.append(parsed)
+            for status in _list(value.get("statuses")):
+                parsed_status = _parse_status(status)
+                if parsed_status is not None:
+                    batch.statuses.append(parsed_status)
+    return batch
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+class WhatsAppConnector:
+    """Talks to one WhatsApp business phone number through the Graph API (or the sandbox)."""
+
+    channel = CHANNEL
+
+    def __init__(
+        self,
+        *,
+        app_secret: str,
+        access_token: str,
+        phone_number_id: str,
+        api_base: str = "https://graph.facebook.com",
+        api_version: str = "v21.0",
+        client: httpx.AsyncClient | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self._app_secret = app_secret
+        self._access_token = access_token
+        self.phone_number_id = phone_number_id
+        self.api_base = api_base.rstrip("/")
+        self.api_version = api_version
+        self._timeout = timeout
+        self._owns_client = client is None
+        self._client = client if client is not None else httpx.AsyncClient(timeout=timeout)
+
+    def __repr__(self) -> str:
+        return f"WhatsAppConnector(phone_number_id={self.phone_number_id!r}, api_base={self.api_base!r})"
+
+    @property
+    def messages_url(self) -> str:
+        return f"{self.api_base}/{self.api_version}/{self.phone_number_id}/messages"
+
+    def verify_signature(self, raw_body: bytes, headers: Mapping[str, str]) -> bool:
+        wanted = SIGNATURE_HEADER.lower()
+        header_value = next((v for k, v in headers.items() if k.lower() == wanted), None)
+        return verify_signature(self._app_secret, raw_body, header_value)
+
+    def parse_webhook(self, raw_body: bytes, headers: Mapping[str, str]) -> WebhookBatch:
+        if not self.verify_signature(raw_body, headers):
+            raise WebhookError(403, "invalid or missing X-Hub-Signature-256")
+        return parse_webhook_payload(raw_body)
+
+    async def send(self, outbound: OutboundText) -> SendResult:
+        if not outbound.text.strip():
+            raise ChannelError(ErrorKind.BAD_REQUEST, "empty message")
+        if len(outbound.text) > MAX_TEXT_CHARS:
+            raise ChannelError(
+                ErrorKind.BAD_REQUEST,
+                "message too long",
+                details=f"{len(outbound.text)} characters; WhatsApp allows {MAX_TEXT_CHARS}",
+            )
+        body: dict[str, Any] = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": outbound.recipient_handle,
+            "type": "text",
+            "text": {"body": outbound.text, "preview_url": False},
+        }
+        if outbound.reply_to_provider_id:
+            body["context"] = {"message_id": outbound.reply_to_provider_id}
+        data = await self._post(body)
+        try:
+            message_id = data["messages"][0]["id"]
+            if not isinstance(message_id, str) or not message_id:
+                raise TypeError("empty message id")
+        except (KeyError, IndexError, TypeError) as exc:
+            # Accepted by the provider but unreadable: not retryable, a retry could send twice.
+            raise ChannelError(ErrorKind.UNKNOWN, "unexpected response", http_status=200) from exc
+        contacts = data.get("contacts") if isinstance(data.get("contacts"), list) else []
+        wa_id = _dict(contacts[0]).get("wa_id") if contacts else None
+        return SendResult(provider_message_id=message_id, recipient_handle=str(wa_id or outbound.recipient_handle))
+
+    async def mark_read(self, provider_message_id: str, *, typing: bool = False) -> None:
+        body: dict[str, Any] = {"messaging_product": "whatsapp", "status": "read", "message_id": provider_message_id}
+        if typing:
+            body["typing_indicator"] = {"type": "text"}
+        await self._post(body)
+
+    async def poll(self, cursor: Any) -> tuple[WebhookBatch, Any]:
+        # WhatsApp only pushes webhooks; there is nothing to fetch.
+        return WebhookBatch(), cursor
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self._client.aclose()
+
+    async def __aenter__(self) -> WhatsAppConnector:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def _redact(self, text: str) -> str:
+        if self._access_token and self._access_token in text:
+            return text.replace(self._access_token, "[redacted]")
+        return text
+
+    async def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            response = await self._client.post(
+                self.messages_url,
+                json=body,
+                headers={"Authorization": f"Bearer {self._access_token}"},
+                timeout=self._timeout,
+            )
+        except httpx.TimeoutException as exc:
+            logger.warning("WhatsApp send to %s timed out (%s)", self.phone_number_id, type(exc).__name__)
+            raise ChannelError(ErrorKind.RETRYABLE, "timeout") from None
+        except httpx.TransportError as exc:
+            logger.warning("WhatsApp connection for %s failed (%s)", self.phone_number_id, type(exc).__name__)
+            raise ChannelError(ErrorKind.RETRYABLE, "connection failed") from None
+        if response.is_success:
+            try:
+                data = response.json()
+            except ValueError:
+                data = None
+            if not isinstance(data, dict):
+                raise ChannelError(ErrorKind.UNKNOWN, "unexpected response", http_status=response.status_code)
+            return data
+        raise self._error_from(response)
+
+    def _error_from(self, response: httpx.Response) -> ChannelError:
+        status = response.status_code
+        retry_after = _retry_after(response.headers.get("Retry-After"))
+        try:
+            error = response.json().get("error")
+        except (ValueError, AttributeError):
+            error = None
+        if not isinstance(error, dict):
+            kind = ErrorKind.RETRYABLE if status >= 500 or status == 429 else ErrorKind.UNKNOWN
+            logger.warning("WhatsApp answered HTTP %s without a Graph error body", status)
+            return ChannelError(kind, f"HTTP {status}", http_status=status, retry_after=retry_after)
+        code = error.get("code")
+        code = code if isinstance(code, int) and not isinstance(code, bool) else None
+        title = self._redact(_CODE_PREFIX.sub("", str(error.get("message") or "")) or f"HTTP {status}")
+        details = self._redact(str(_dict(error.get("error_data")).get("details") or ""))
+        kind = error_kind_for(code)
+        logger.warning(
+            "WhatsApp refused request: code=%s kind=%s http=%s fbtrace_id=%s",
+            code,
+            kind,
+            status,
+            error.get("fbtrace_id"),
+        )
+        return ChannelError(kind, title, code=code, details=details, http_status=status, retry_after=retry_after)

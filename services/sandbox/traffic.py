@@ -1,0 +1,244 @@
+"""Synthetic customer traffic in Spanish and English for the channel sandbox (demo, load, tests)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
+
+logger = logging.getLogger(__name__)
+
+SendInbound = Callable[[str, str, str], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Persona:
+    name: str
+    wa_id: str  # digits only, as WhatsApp reports it
+    language: str  # "es" or "en"
+
+
+# Numbers sit in ranges reserved for fiction or tests where one exists (US 555-01xx, UK 07700 900xxx).
+PERSONAS: tuple[Persona, ...] = (
+    Persona("Lucía Fernández", "34600100201", "es"),
+    Persona("Javier Muñoz", "34600100202", "es"),
+    Persona("María José Peña", "34600100203", "es"),
+    Persona("Andrés Gómez", "5215550100204", "es"),
+    Persona("Sofía Ramírez", "5215550100205", "es"),
+    Persona("Diego Castaño", "573000100206", "es"),
+    Persona("Valentina Ruiz", "5491100100207", "es"),
+    Persona("José Ángel Ibáñez", "34600100208", "es"),
+    Persona("Carmen Núñez", "34600100209", "es"),
+    Persona("Pablo Ortega", "56900100210", "es"),
+    Persona("Camila Herrera", "51900100211", "es"),
+    Persona("Emily Carter", "15555550121", "en"),
+    Persona("James O'Connor", "447700900122", "en"),
+    Persona("Priya Patel", "447700900123", "en"),
+    Persona("Michael Brown", "15555550124", "en"),
+    Persona("Zoë Lambert", "447700900125", "en"),
+    Persona("Daniel Kim", "15555550126", "en"),
+    Persona("Olivia Martin", "61400100127", "en"),
+    Persona("Liam Walsh", "353870100128", "en"),
+    Persona("Chloé Nguyen", "15555550129", "en"),
+)
+
+PRODUCTS = {
+    "es": ("la cafetera Brava 2", "los auriculares Nómada", "la freidora de aire Cálida", "el patinete Ruta 350",
+           "la mochila Montaña 30 L", "el reloj Pulso S"),
+    "en": ("the Brava 2 coffee maker", "the Nomad headphones", "the Calida air fryer", "the Ruta 350 scooter",
+           "the Montaña 30 L backpack", "the Pulso S watch"),
+}
+
+# Each category: openers, then follow-ups the same customer may send right after.
+MESSAGES: dict[str, dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
+    "hours": {
+        "es": (
+            ("Hola, ¿a qué hora abrís la tienda del centro los sábados?",
+             "Buenas tardes, ¿cuál es el horario de atención al cliente?",
+             "¿Abren el domingo? Quería pasar a recoger un pedido"),
+            ("Es que trabajo hasta las 19:00 😅", "¿Y en festivos?"),
+        ),
+        "en": (
+            ("Hi, what time does the downtown store open on Saturdays?",
+             "Hello! What are your customer service hours?",
+             "Are you open on Sunday? I need to pick up an order"),
+            ("I work until 7pm so that matters 😅", "And on bank holidays?"),
+        ),
+    },
+    "order_status": {
+        "es": (
+            ("Hola, ¿me podéis decir dónde está mi pedido {order}?",
+             "Buenos días. Hice un pedido hace {days} días y todavía no me ha llegado",
+             "¿Cómo va mi pedido? El número es {order}"),
+            ("El número de pedido es {order}", "Lo necesito para el cumpleaños de mi hija 🎂",
+             "El seguimiento lleva {days} días sin cambiar"),
+        ),
+        "en": (
+            ("Hi, can you tell me where my order {order} is?",
+             "Good morning. I placed an order {days} days ago and it still hasn't arrived",
+             "Any news on my order? It's {order}"),
+            ("Order number is {order}", "I need it for my daughter's birthday 🎂",
+             "Tracking hasn't moved in {days} days"),
+        ),
+    },
+    "prices": {
+        "es": (
+            ("¿Cuánto cuesta {product}?", "¿Tenéis algún descuento en {product}? 💸",
+             "Hola, ¿el precio de {product} incluye el IVA?"),
+            ("En la web pone un precio distinto", "¿Y si compro dos?"),
+        ),
+        "en": (
+            ("How much is {product}?", "Is there any discount on {product}? 💸",
+             "Hi, does the price of {product} include VAT?"),
+            ("The website shows a different price", "What if I buy two?"),
+        ),
+    },
+    "shipping": {
+        "es": (
+            ("¿Hacéis envíos a Canarias?", "¿Cuánto tarda el envío a Barcelona?",
+             "¿El envío es gratis a partir de cierto importe?"),
+            ("Es para un regalo 🎁", "¿Se puede elegir franja horaria?"),
+        ),
+        "en": (
+            ("Do you ship to Ireland?", "How long does delivery to Manchester take?",
+             "Is shipping free above a certain amount?"),
+            ("It's a gift 🎁", "Can I choose a delivery slot?"),
+        ),
+    },
+    "complaint": {
+        "es": (
+            ("Estoy muy molesto, {product} llegó con la caja rota 😡",
+             "Es la tercera vez que llamo y nadie me da una solución",
+             "El repartidor dejó el paquete en la calle bajo la lluvia"),
+            ("Quiero una solución ya", "Adjunto fotos en cuanto pueda", "¿Hola? ¿Hay alguien?"),
+        ),
+        "en": (
+            ("Really disappointed, {product} arrived with the box smashed 😡",
+             "This is the third time I'm writing and nobody has fixed this",
+             "The courier left my parcel outside in the rain"),
+            ("I want this sorted today", "I'll send photos as soon as I can", "Hello? Anyone there?"),
+        ),
+    },
+    "warranty": {
+        "es": (
+            ("Hola, {product} ha dejado de funcionar y está en garantía. ¿Qué tengo que hacer?",
+             "Compré {product} hace {months} meses y ya no enciende",
+             "¿La garantía cubre la batería de {product}?"),
+            ("Tengo el ticket de compra", "Pedido {order}, por si os sirve"),
+        ),
+        "en": (
+            ("Hi, {product} stopped working and it's under warranty. What should I do?",
+             "I bought {product} {months} months ago and it won't turn on anymore",
+             "Does the warranty cover the battery of {product}?"),
+            ("I still have the receipt", "Order {order} in case that helps"),
+        ),
+    },
+    "return": {
+        "es": (
+            ("Quiero devolver {product}, no es lo que esperaba",
+             "¿Cómo hago una devolución? La talla no me queda bien",
+             "Hola, ¿puedo cambiar {product} por otro color?"),
+            ("Todavía no lo he usado", "¿Me devolvéis también los gastos de envío?"),
+        ),
+        "en": (
+            ("I'd like to return {product}, it's not what I expected",
+             "How do I make a return? The size doesn't fit",
+             "Hi, can I swap {product} for another colour?"),
+            ("I haven't used it yet", "Do you refund the shipping too?"),
+        ),
+    },
+    "compliment": {
+        "es": (
+            ("¡Muchas gracias! {product} es una maravilla 😍",
+             "Solo quería daros las gracias, la atención de ayer fue genial 👏",
+             "Me llegó el pedido antes de lo previsto, ¡qué rapidez!"),
+            ("Os recomendaré a mis amigos 🙌",),
+        ),
+        "en": (
+            ("Thank you so much! {product} is brilliant 😍",
+             "Just wanted to say thanks, the help yesterday was great 👏",
+             "My order arrived earlier than expected, amazing!"),
+            ("I'll recommend you to my friends 🙌",),
+        ),
+    },
+}
+
+# Complaints and order questions dominate real queues; compliments are rare.
+CATEGORY_WEIGHTS: dict[str, int] = {
+    "hours": 2, "order_status": 5, "prices": 3, "shipping": 3,
+    "complaint": 4, "warranty": 3, "return": 3, "compliment": 1,
+}
+
+
+class TrafficGenerator:
+    """Writes customer messages through `send_inbound(wa_id, name, text)`: a burst, then one turn per interval."""
+
+    def __init__(
+        self,
+        send_inbound: SendInbound,
+        *,
+        seed: int | None = None,
+        interval: tuple[float, float] = (4.0, 9.0),
+        initial_conversations: int = 8,
+        burst_gap: tuple[float, float] = (0.6, 2.5),
+        personas: tuple[Persona, ...] = PERSONAS,
+    ) -> None:
+        if not personas:
+            raise ValueError("at least one persona is needed")
+        self._send_inbound = send_inbound
+        self._rng = random.Random(seed)
+        self.interval = interval
+        self.initial_conversations = initial_conversations
+        self.burst_gap = burst_gap
+        self.personas = personas
+
+    def compose(self, persona: Persona) -> list[str]:
+        """One to three messages a customer writes in a row about one topic."""
+        rng = self._rng
+        category = rng.choices(list(CATEGORY_WEIGHTS), weights=list(CATEGORY_WEIGHTS.values()))[0]
+        openers, follow_ups = MESSAGES[category][persona.language]
+        fields = {
+            "order": f"#{rng.choice('ABCDEFGH')}{rng.randint(10000, 99999)}",
+            "product": rng.choice(PRODUCTS[persona.language]),
+            "days": rng.randint(3, 12),
+            "months": rng.randint(2, 20),
+        }
+        count = rng.choices((1, 2, 3), weights=(6, 3, 1))[0]
+        extra = rng.sample(follow_ups, min(count - 1, len(follow_ups)))
+        texts = [rng.choice(openers), *extra]
+        return [text.format(**fields) for text in texts]
+
+    async def send_turn(self, persona: Persona | None = None) -> list[str]:
+        """Sends one customer's messages; returns the texts that were handed to `send_inbound`."""
+        persona = persona or self._rng.choice(self.personas)
+        sent: list[str] = []
+        for index, text in enumerate(self.compose(persona)):
+            if index:
+                await asyncio.sleep(self._rng.uniform(*self.burst_gap))
+            try:
+                await self._send_inbound(persona.wa_id, persona.name, text)
+            except Exception:
+                # A failed delivery must not stop the demo's traffic.
+                logger.exception("sandbox traffic: sending as %s failed", persona.wa_id)
+                break
+            sent.append(text)
+        return sent
+
+    async def initial_burst(self) -> None:
+        count = min(self.initial_conversations, len(self.personas))
+        for persona in self._rng.sample(self.personas, count):
+            await self.send_turn(persona)
+
+    async def run(self) -> None:
+        try:
+            await self.initial_burst()
+        except Exception:
+            logger.exception("sandbox traffic: initial burst failed")
+        while True:
+            await asyncio.sleep(self._rng.uniform(*self.interval))
+            try:
+                await self.send_turn()
+            except Exception:
+                logger.exception("sandbox traffic: turn failed")

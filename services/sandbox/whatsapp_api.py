@@ -1,0 +1,438 @@
+"""Emulator of the WhatsApp Business Cloud API: sends, the 24 h window, signed webhooks and fault injection."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import re
+import secrets
+import time
+from collections import deque
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, AsyncIterator, Coroutine
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.channels.whatsapp import MAX_TEXT_CHARS, SIGNATURE_HEADER, sign
+from services.sandbox.traffic import TrafficGenerator
+
+logger = logging.getLogger(__name__)
+
+WINDOW_SECONDS = 24 * 60 * 60
+_PHONE = re.compile(r"\+?\d{5,20}")
+
+# code -> (title, details, default HTTP status); Graph mostly answers 400 whatever the cause.
+ERRORS: dict[int, tuple[str, str, int]] = {
+    2: ("Service temporarily unavailable", "Service temporarily unavailable due to downtime or overload.", 503),
+    4: ("Application request limit reached", "Too many API calls were made by this app.", 400),
+    10: ("Permission denied", "Permission is either not granted or has been removed.", 403),
+    100: ("Invalid parameter", "The request included one or more unsupported or misspelled parameters.", 400),
+    190: ("Invalid OAuth access token - Cannot parse access token", "The access token is invalid or has expired.", 401),
+    200: ("Permissions error", "The app does not have the permission needed for this request.", 403),
+    80007: ("Rate limit issues", "The WhatsApp Business Account has reached its rate limit.", 400),
+    130429: ("Rate limit hit", "Cloud API message throughput has been reached.", 400),
+    131000: ("Something went wrong", "Message failed to send due to an unknown error.", 500),
+    131008: ("Required parameter is missing", "The request is missing a required parameter.", 400),
+    131009: ("Parameter value is not valid", "One or more parameter values are invalid.", 400),
+    131016: ("Service unavailable", "A service is temporarily unavailable.", 503),
+    131026: ("Message undeliverable", "Unable to deliver message.", 400),
+    131047: (
+        "Re-engagement message",
+        "Message failed to send because more than 24 hours have passed since the customer last replied to this number.",
+        400,
+    ),
+    131051: ("Unsupported message type", "Message type is not currently supported.", 400),
+    131056: (
+        "(Business Account, Consumer Account) pair rate limit hit",
+        "Too many messages sent from the sender phone number to the same recipient phone number "
+        "in a short period of time.",
+        400,
+    ),
+}
+
+
+@dataclass
+class SandboxConfig:
+    app_secret: str
+    access_token: str
+    phone_number_id: str
+    webhook_url: str | None  # the team server's /webhooks/whatsapp; None = don't post
+    display_phone_number: str = "15550001234"
+    # Seconds after accepting a send until the sent, delivered and read status webhooks.
+    status_delays: tuple[float, float, float] = (0.3, 0.8, 1.6)
+    traffic: bool = False
+    traffic_interval: tuple[float, float] = (4.0, 9.0)
+    traffic_seed: int | None = None
+    initial_conversations: int = 8
+    business_account_id: str = "102290129340398"
+    webhook_attempts: int = 6
+    webhook_backoff: float = 0.25  # first retry delay; doubles each time
+
+
+class GraphError(Exception):
+    def __init__(self, code: int, details: str | None = None, *, http_status: int | None = None) -> None:
+        title, default_details, default_status = ERRORS.get(code, ("Unknown error", "", 400))
+        super().__init__(f"({code}) {title}")
+        self.code = code
+        self.title = title
+        self.details = default_details if details is None else details
+        self.http_status = http_status or default_status
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "error": {
+                "message": f"(#{self.code}) {self.title}",
+                "type": "OAuthException",
+                "code": self.code,
+                "error_data": {"messaging_product": "whatsapp", "details": self.details},
+                "fbtrace_id": "A" + secrets.token_urlsafe(16),
+            }
+        }
+
+
+class FaultRequest(BaseModel):
+    code: int
+    count: int = Field(default=1, ge=0, le=10_000)
+    http_status: int | None = Field(default=None, ge=400, le=599)
+
+
+class InboundRequest(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    sender: str = Field(alias="from", pattern=r"^\+?\d{5,20}$")
+    name: str = Field(max_length=256)
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+    timestamp: int | None = Field(default=None, ge=0)
+    omit_wa_id: bool = False
+
+
+def new_wamid() -> str:
+    # Real ids are base64 blobs behind a "wamid." prefix; callers must treat them as opaque.
+    return "wamid." + base64.b64encode(secrets.token_bytes(30)).decode("ascii").rstrip("=")
+
+
+def user_id_for(wa_id: str) -> str:
+    """A stable opaque business-scoped user id for a phone number (used when wa_id is omitted)."""
+    return str(int.from_bytes(hashlib.sha256(wa_id.encode("ascii")).digest()[:8], "big"))
+
+
+class WhatsAppSandbox:
+    """State and behaviour behind the emulator's routes; one per app."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        self.client: httpx.AsyncClient | None = None
+        self.sent: list[dict[str, Any]] = []
+        self.last_inbound: dict[str, int] = {}  # wa_id -> unix seconds of the newest inbound message
+        self.faults: deque[tuple[int, int | None]] = deque()
+        self._conversations: dict[str, tuple[str, int]] = {}  # wa_id -> (conversation id, expiry)
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # lifecycle
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("sandbox task %s failed", task.get_name(), exc_info=task.exception())
+
+    async def start(self) -> None:
+        self.client = httpx.AsyncClient(timeout=10.0)
+        if self.config.traffic:
+            generator = TrafficGenerator(
+                self.send_inbound,
+                seed=self.config.traffic_seed,
+                interval=self.config.traffic_interval,
+                initial_conversations=self.config.initial_conversations,
+            )
+            self.spawn(generator.run(), name="whatsapp-sandbox-traffic")
+
+    async def stop(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self.client is not None:
+            await self.client.aclose()
+            self.client = None
+
+    # webhooks
+
+    def envelope(self, value: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": self.config.business_account_id,
+                    "changes": [
+                        {
+                            "value": {
+                                "messaging_product": "whatsapp",
+                                "metadata": {
+                                    "display_phone_number": self.config.display_phone_number,
+                                    "phone_number_id": self.config.phone_number_id,
+                                },
+                                **value,
+                            },
+                            "field": "messages",
+                        }
+                    ],
+                }
+            ],
+        }
+
+    async def deliver(self, payload: dict[str, Any]) -> bool:
+        """Posts one signed webhook, retrying like Meta does; False once the attempts are used up."""
+        url = self.config.webhook_url
+        if url is None or self.client is None:
+            return False
+        # Meta escapes non-ASCII; the signature covers exactly these bytes.
+        raw = json.dumps(payload, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(self.config.app_secret, raw)}
+        delay = self.config.webhook_backoff
+        attempts = max(1, self.config.webhook_attempts)
+        for attempt in range(1, attempts + 1):
+            try:
+                response = await self.client.post(url, content=raw, headers=headers)
+            except httpx.HTTPError as exc:
+                logger.warning("webhook attempt %d/%d to %s failed: %s", attempt, attempts, url, type(exc).__name__)
+            else:
+                if response.is_success:
+                    return True
+                logger.warning("webhook attempt %d/%d to %s got HTTP %d", attempt, attempts, url, response.status_code)
+            if attempt < attempts:
+                await asyncio.sleep(delay)
+                delay *= 2
+        logger.error("webhook to %s given up after %d attempts", url, attempts)
+        return False
+
+    async def send_inbound(
+        self, wa_id: str, name: str, text: str, *, timestamp: int | None = None, omit_wa_id: bool = False
+    ) -> dict[str, Any]:
+        wa_id = wa_id.lstrip("+")
+        sent_at = int(time.time()) if timestamp is None else int(timestamp)
+        message_id = new_wamid()
+        self.last_inbound[wa_id] = max(self.last_inbound.get(wa_id, sent_at), sent_at)
+        contact: dict[str, Any] = {"profile": {"name": name}}
+        message: dict[str, Any] = {}
+        if omit_wa_id:
+            contact["user_id"] = message["from_user_id"] = user_id_for(wa_id)
+        else:
+            contact["wa_id"] = message["from"] = wa_id
+        message.update({"id": message_id, "timestamp": str(sent_at), "text": {"body": text}, "type": "text"})
+        delivered = await self.deliver(self.envelope({"contacts": [contact], "messages": [message]}))
+        return {"id": message_id} if delivered else {"id": message_id, "delivered": False}
+
+    def _conversation(self, wa_id: str, now: int) -> tuple[str, int]:
+        current = self._conversations.get(wa_id)
+        if current is None or current[1] <= now:
+            current = (secrets.token_hex(15), now + WINDOW_SECONDS)
+            self._conversations[wa_id] = current
+        return current
+
+    async def post_statuses(self, message_id: str, wa_id: str, accepted_at: float) -> None:
+        loop = asyncio.get_running_loop()
+        for state, delay in zip(("sent", "delivered", "read"), self.config.status_delays):
+            await asyncio.sleep(max(0.0, accepted_at + delay - loop.time()))
+            now = int(time.time())
+            status: dict[str, Any] = {
+                "id": message_id,
+                "status": state,
+                "timestamp": str(now),
+                "recipient_id": wa_id,
+            }
+            if state != "read":
+                conversation_id, expiry = self._conversation(wa_id, now)
+                status["conversation"] = {
+                    "id": conversation_id,
+                    "expiration_timestamp": str(expiry),
+                    "origin": {"type": "service"},
+                }
+                status["pricing"] = {"billable": True, "pricing_model": "CBP", "category": "service"}
+            await self.deliver(self.envelope({"statuses": [status]}))
+
+    # Graph API
+
+    def authorized(self, header: str | None) -> bool:
+        scheme, _, token = (header or "").partition(" ")
+        if scheme.lower() != "bearer" or not token or not self.config.access_token:
+            return False
+        return hmac.compare_digest(token.strip().encode("utf-8"), self.config.access_token.encode("utf-8"))
+
+    def handle_messages(self, phone_number_id: str, body: Any, authorization_ok: bool) -> dict[str, Any]:
+        if not authorization_ok:
+            raise GraphError(190)
+        if phone_number_id != self.config.phone_number_id:
+            raise GraphError(
+                100,
+                f"Unsupported post request. Object with ID '{phone_number_id}' does not exist, cannot be loaded "
+                "due to missing permissions, or does not support this operation.",
+            )
+        if not isinstance(body, dict):
+            raise GraphError(100, "The request body must be a JSON object.")
+        if "messaging_product" not in body:
+            raise GraphError(100, "The parameter messaging_product is required.")
+        if body["messaging_product"] != "whatsapp":
+            raise GraphError(100, "Param messaging_product must be one of {WHATSAPP}.")
+        if "status" in body:
+            return self._mark_read(body)
+        if self.faults:
+            code, http_status = self.faults.popleft()
+            raise GraphError(code, http_status=http_status)
+        if body.get("recipient_type", "individual") != "individual":
+            raise GraphError(100, "Param recipient_type must be one of {INDIVIDUAL}.")
+        to = body.get("to")
+        if to is None or to == "":
+            raise GraphError(131008, "The parameter to is required.")
+        if not isinstance(to, str) or not _PHONE.fullmatch(to):
+            raise GraphError(131009, "Param to must be a phone number in international format.")
+        wa_id = to.lstrip("+")
+        # Graph treats a missing type as text.
+        kind = body.get("type", "text")
+        if kind == "text":
+            self._check_text(body)
+            self._check_context(body)
+            last = self.last_inbound.get(wa_id)
+            if last is None or time.time() - last > WINDOW_SECONDS:
+                raise GraphError(131047)
+            extra: dict[str, Any] = {}
+        elif kind == "template":
+            self._check_template(body)
+            extra = {"message_status": "accepted"}
+        else:
+            raise GraphError(100, f"Param type must be one of {{TEXT, TEMPLATE}} in this sandbox, got {kind!r}.")
+        message_id = new_wamid()
+        if self.config.webhook_url is not None:
+            self.spawn(
+                self.post_statuses(message_id, wa_id, asyncio.get_running_loop().time()),
+                name=f"whatsapp-sandbox-statuses-{message_id[-8:]}",
+            )
+        return {
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": to, "wa_id": wa_id}],
+            "messages": [{"id": message_id, **extra}],
+        }
+
+    def _mark_read(self, body: dict[str, Any]) -> dict[str, Any]:
+        if body["status"] != "read":
+            raise GraphError(131009, "Param status must be one of {READ}.")
+        message_id = body.get("message_id")
+        if not message_id:
+            raise GraphError(131008, "The parameter message_id is required.")
+        if not isinstance(message_id, str):
+            raise GraphError(131009, "Param message_id must be a string.")
+        typing = body.get("typing_indicator")
+        if typing is not None and (not isinstance(typing, dict) or typing.get("type") != "text"):
+            raise GraphError(131009, "Param typing_indicator[type] must be one of {TEXT}.")
+        return {"success": True}
+
+    @staticmethod
+    def _check_text(body: dict[str, Any]) -> None:
+        text = body.get("text")
+        if not isinstance(text, dict) or "body" not in text:
+            raise GraphError(131008, "The parameter text['body'] is required.")
+        content = text["body"]
+        if not isinstance(content, str) or not content.strip():
+            raise GraphError(131009, "Param text['body'] must be a non-empty string.")
+        if len(content) > MAX_TEXT_CHARS:
+            raise GraphError(131009, f"Param text['body'] must be at most {MAX_TEXT_CHARS} characters long.")
+        if not isinstance(text.get("preview_url", False), bool):
+            raise GraphError(131009, "Param text['preview_url'] must be a boolean.")
+
+    @staticmethod
+    def _check_context(body: dict[str, Any]) -> None:
+        if "context" not in body:
+            return
+        context = body["context"]
+        if not isinstance(context, dict) or not isinstance(context.get("message_id"), str):
+            raise GraphError(131009, "Param context['message_id'] must be a string.")
+
+    @staticmethod
+    def _check_template(body: dict[str, Any]) -> None:
+        template = body.get("template")
+        if not isinstance(template, dict) or not template.get("name"):
+            raise GraphError(131008, "The parameter template['name'] is required.")
+        language = template.get("language")
+        if not isinstance(language, dict) or not language.get("code"):
+            raise GraphError(131008, "The parameter template['language']['code'] is required.")
+
+
+def create_app(config: SandboxConfig) -> FastAPI:
+    sandbox = WhatsAppSandbox(config)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await sandbox.start()
+        try:
+            yield
+        finally:
+            await sandbox.stop()
+
+    app = FastAPI(title="WhatsApp Cloud API sandbox", lifespan=lifespan)
+    app.state.sandbox = sandbox
+
+    @app.post("/{version}/{phone_number_id}/messages")
+    async def messages(version: str, phone_number_id: str, request: Request) -> JSONResponse:
+        raw = await request.body()
+        authorization_ok = sandbox.authorized(request.headers.get("authorization"))
+        try:
+            body: Any = json.loads(raw)
+        except ValueError:
+            body = None
+        try:
+            status_code, response = 200, sandbox.handle_messages(phone_number_id, body, authorization_ok)
+        except GraphError as exc:
+            status_code, response = exc.http_status, exc.body()
+        sandbox.sent.append(
+            {
+                "path": request.url.path,
+                "authorization_ok": authorization_ok,
+                "json": body,
+                "status_code": status_code,
+                "response": response,
+            }
+        )
+        return JSONResponse(response, status_code=status_code)
+
+    @app.post("/_sandbox/faults")
+    async def add_faults(fault: FaultRequest) -> dict[str, int]:
+        sandbox.faults.extend([(fault.code, fault.http_status)] * fault.count)
+        return {"pending": len(sandbox.faults)}
+
+    @app.delete("/_sandbox/faults")
+    async def clear_faults() -> dict[str, int]:
+        sandbox.faults.clear()
+        return {"pending": 0}
+
+    @app.get("/_sandbox/sent")
+    async def sent() -> list[dict[str, Any]]:
+        return sandbox.sent
+
+    @app.post("/_sandbox/inbound")
+    async def inbound(payload: InboundRequest) -> dict[str, Any]:
+        return await sandbox.send_inbound(
+            payload.sender,
+            payload.name,
+            payload.text,
+            timestamp=payload.timestamp,
+            omit_wa_id=payload.omit_wa_id,
+        )
+
+    @app.get("/_sandbox/health")
+    async def health() -> dict[str, bool]:
+        return {"ok": True}
+
+    return app

@@ -1,0 +1,35 @@
+"""Team server settings, read from the environment (secrets never come from code or the command line)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_url: str = "sqlite:///workstation-team.sqlite"
+    meta_app_secret: str = field(default="", repr=False)
+    meta_verify_token: str = field(default="", repr=False)
+    whatsapp_token: str = field(default="", repr=False)
+    whatsapp_phone_number_id: str = ""
+    whatsapp_api_base: str = "https://graph.facebook.com"
+    whatsapp_api_version: str = "v21.0"
+    max_webhook_bytes: int = 1024 * 1024
+    sync_page_max: int = 1000
+    # How many times a retryable provider error is retried before the reply is shown as failed.
+    send_attempts: int = 5
+
+    @classmethod
+    def from_env(cls, *, db_url: str | None = None, env: dict[str, str] | None = None) -> "Settings":
+        env = dict(os.environ if env is None else env)
+        defaults = cls()
+        return cls(
+            db_url=db_url or env.get("WORKSTATION_DB_URL", defaults.db_url),
+            meta_app_secret=env.get("WORKSTATION_META_APP_SECRET", ""),
+            meta_verify_token=env.get("WORKSTATION_META_VERIFY_TOKEN", ""),
+            whatsapp_token=env.get("WORKSTATION_WHATSAPP_TOKEN", ""),
+            whatsapp_phone_number_id=env.get("WORKSTATION_WHATSAPP_PHONE_NUMBER_ID", ""),
+            whatsapp_api_base=env.get("WORKSTATION_WHATSAPP_API_BASE", defaults.whatsapp_api_base),
+            whatsapp_api_version=env.get("WORKSTATION_WHATSAPP_API_VERSION", defaults.whatsapp_api_version),
+        )

@@ -1,0 +1,133 @@
+"""Team database tables (SQLModel)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Stores naive UTC and returns aware UTC: SQLite keeps no zone, and naive datetimes leak local time."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+def ts_field(nullable: bool = False, **kw):
+    return Field(sa_type=UTCDateTime, nullable=nullable, **kw)
+
+
+class Agent(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(unique=True, index=True)
+    name: str
+    role: str = "agent"
+    password_hash: str
+    created_at: datetime = ts_field(default_factory=utcnow)
+
+
+class SessionToken(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, index=True)
+    agent_id: int = Field(foreign_key="agent.id", index=True)
+    created_at: datetime = ts_field(default_factory=utcnow)
+
+
+class Customer(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    display_name: str
+    created_at: datetime = ts_field(default_factory=utcnow)
+
+
+class Identity(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("channel", "handle"),)
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    channel: str
+    handle: str
+    display_name: str = ""
+
+
+class Conversation(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    identity_id: int = Field(foreign_key="identity.id", index=True)
+    channel: str
+    status: str = "open"
+    assignee_id: int | None = Field(default=None, foreign_key="agent.id")
+    last_message_at: datetime | None = ts_field(nullable=True, default=None)
+    last_inbound_at: datetime | None = ts_field(nullable=True, default=None)
+    last_message_preview: str = ""
+    last_message_direction: str | None = None
+    version: int = 1
+    created_at: datetime = ts_field(default_factory=utcnow)
+
+
+class Message(SQLModel, table=True):
+    __table_args__ = (
+        sa.UniqueConstraint("channel", "provider_id"),
+        sa.UniqueConstraint("author_agent_id", "client_op_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    channel: str
+    direction: str
+    author_agent_id: int | None = Field(default=None, foreign_key="agent.id")
+    text: str
+    kind: str = "text"
+    provider_id: str | None = None
+    delivery_state: str = "pending"
+    error_kind: str | None = None
+    error_code: int | None = None
+    error_title: str | None = None
+    created_at: datetime = ts_field(default_factory=utcnow)
+    client_op_id: str | None = None
+
+
+class ProviderStatus(SQLModel, table=True):
+    """Every delivery status a provider reported, once: dedupes redeliveries and keeps early arrivals."""
+
+    __table_args__ = (sa.UniqueConstraint("channel", "provider_id", "status"),)
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str
+    provider_id: str = Field(index=True)
+    status: str
+    occurred_at: datetime = ts_field()
+    error_code: int | None = None
+    error_title: str | None = None
+    error_kind: str | None = None
+
+
+class Change(SQLModel, table=True):
+    """The change log behind /v1/sync: one row per mutation, in commit order."""
+
+    seq: int | None = Field(default=None, primary_key=True)
+    entity: str
+    entity_id: int
+    created_at: datetime = ts_field(default_factory=utcnow)
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("agent_id", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    agent_id: int = Field(foreign_key="agent.id")
+    key: str
+    status_code: int
+    response_json: str
+    created_at: datetime = ts_field(default_factory=utcnow)

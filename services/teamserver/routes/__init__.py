@@ -1,0 +1,1 @@
+"""HTTP routes of the team server, one router per resource."""

@@ -1,0 +1,53 @@
+"""Delta sync (change log pages) and the server-sent event stream that announces new changes."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+
+from services.teamserver import changes
+from services.teamserver.deps import CurrentAgent, SessionDep
+from workstation import protocol
+
+router = APIRouter(prefix="/v1", tags=["sync"])
+KEEPALIVE_SECONDS = 15.0
+
+
+@router.get("/sync", response_model=protocol.SyncPage)
+def sync(
+    agent: CurrentAgent,
+    session: SessionDep,
+    request: Request,
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> protocol.SyncPage:
+    limit = min(limit, request.app.state.settings.sync_page_max)
+    return changes.sync_page(session, after=after, limit=limit)
+
+
+@router.get("/events")
+async def events(agent: CurrentAgent, request: Request) -> StreamingResponse:
+    broadcaster = request.app.state.broadcaster
+
+    async def stream():
+        yield "retry: 2000\n\n"
+        seen = -1
+        while not broadcaster.closed:
+            seq = await broadcaster.wait_newer(seen, KEEPALIVE_SECONDS)
+            if await request.is_disconnected():
+                break
+            if seq is None:
+                yield ": keep-alive\n\n"
+                continue
+            seen = seq
+            yield f"id: {seq}\nevent: change\ndata: {protocol.EventPoke(seq=seq).model_dump_json()}\n\n"
+            await asyncio.sleep(0)
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,74 @@
+"""Channel webhooks: verified against the provider's signature over the raw body, committed before the 200."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.responses import PlainTextResponse
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from services.channels import whatsapp
+from services.channels.base import WebhookBatch, WebhookError
+from services.teamserver import changes
+from services.teamserver.ingest import ingest_batch
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["webhooks"])
+
+
+async def read_limited_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "body too large")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "body too large")
+    return bytes(body)
+
+
+def _store(engine, batch: WebhookBatch) -> tuple[int, int]:
+    with Session(engine) as session:
+        new = ingest_batch(session, batch)
+        seq = changes.latest_seq(session)
+        session.commit()
+    return new, seq
+
+
+@router.get("/webhooks/whatsapp", response_class=PlainTextResponse)
+def whatsapp_verify(
+    request: Request,
+    mode: str = Query("", alias="hub.mode"),
+    token: str = Query("", alias="hub.verify_token"),
+    challenge: str = Query("", alias="hub.challenge"),
+) -> str:
+    answer = whatsapp.verify_subscription(
+        mode=mode, token=token, challenge=challenge, verify_token=request.app.state.settings.meta_verify_token
+    )
+    if answer is None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "verification failed")
+    return answer
+
+
+@router.post("/webhooks/whatsapp")
+async def whatsapp_webhook(request: Request) -> PlainTextResponse:
+    settings = request.app.state.settings
+    raw = await read_limited_body(request, settings.max_webhook_bytes)
+    if not settings.meta_app_secret:
+        log.error("WhatsApp webhook refused: WORKSTATION_META_APP_SECRET is not configured")
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "webhook secret not configured")
+    if not whatsapp.verify_signature(settings.meta_app_secret, raw, request.headers.get("x-hub-signature-256")):
+        log.warning("WhatsApp webhook refused: bad or missing signature (%d bytes)", len(raw))
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "bad signature")
+    try:
+        batch = whatsapp.parse_webhook_payload(raw)
+    except WebhookError as exc:
+        log.warning("WhatsApp webhook refused: %s", exc.reason)
+        raise HTTPException(exc.status_code, exc.reason) from None
+    new, seq = await run_in_threadpool(_store, request.app.state.engine, batch)
+    if new:
+        request.app.state.broadcaster.publish(seq)
+    return PlainTextResponse("EVENT_RECEIVED")

@@ -1,0 +1,210 @@
+"""Desktop start-up: QApplication on a qasync loop, sign-in, the main window; and the demo."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import qasync
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from ui import i18n
+from ui.login_dialog import LoginDialog
+from ui.main_window import MainWindow
+from workstation import protocol
+from workstation.api import ApiClient
+from workstation.credentials import CredentialStore, account_key
+from workstation.errors import AuthError, NetworkError, ServerError
+from workstation.preferences import Preferences
+from workstation.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+
+def make_app(lang: str | None) -> tuple[QApplication, str]:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Workstation")
+    app.setOrganizationName("Workstation")
+    app.setQuitOnLastWindowClosed(False)  # the async main decides when to stop, after cleanup
+    language = i18n.pick_language(lang)
+    app._translators = i18n.install(app, language)  # keep them alive
+    return app, language
+
+
+def open_window(api: ApiClient, agent: protocol.AgentPublic, *, language: str,
+                cache_path: Path | None = None) -> tuple[MainWindow, Workspace]:
+    """Builds the workspace and its window, wires core callbacks to the window, and starts syncing."""
+    holder: dict[str, MainWindow] = {}
+    workspace = Workspace(
+        api, agent, cache_path=cache_path,
+        on_change=lambda cs: holder["w"].on_workspace_changed(cs) if "w" in holder else None,
+        on_state=lambda state, queued: holder["w"].on_workspace_state(state, queued) if "w" in holder else None,
+    )
+    window = MainWindow(workspace, language=language)
+    holder["w"] = window
+    window.start()
+    workspace.start()
+    return window, workspace
+
+
+def _install_signal_handlers(app: QApplication) -> QTimer:
+    def close_all(*_args) -> None:
+        log.info("signal received; closing the window")
+        for widget in app.topLevelWidgets():
+            if isinstance(widget, MainWindow):
+                widget.close()
+        app.quit_requested = True
+
+    signal.signal(signal.SIGTERM, close_all)
+    signal.signal(signal.SIGINT, close_all)
+    # Python runs signal handlers only between bytecodes; a ticking timer gives it the chance.
+    timer = QTimer()
+    timer.start(200)
+    timer.timeout.connect(lambda: None)
+    return timer
+
+
+def _run(app: QApplication, coro) -> int:
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    app._signal_timer = _install_signal_handlers(app)
+    try:
+        with loop:
+            return loop.run_until_complete(coro)
+    finally:
+        asyncio.set_event_loop(None)
+
+
+async def _until_closed(window: MainWindow, workspace: Workspace) -> None:
+    closed = asyncio.Event()
+    window.closed.connect(closed.set)
+    window.show()
+    await closed.wait()
+    await workspace.stop()
+
+
+# -- the demo -----------------------------------------------------------------------------------------
+def run_demo(*, lang: str | None, interval: tuple[float, float], seed: int | None, smoke: bool) -> int:
+    from workstation.demo import DemoError, start_demo_stack
+
+    app, language = make_app(lang)
+    try:
+        stack = start_demo_stack(interval=interval, seed=seed)
+    except DemoError as exc:
+        log.error("the demo could not start: %s", exc)
+        return 1
+    log.info("demo children: %s", " ".join(str(p) for p in stack.pids))
+    try:
+        return _run(app, _demo_main(stack, language, smoke))
+    finally:
+        stack.stop()
+
+
+async def _demo_main(stack, language: str, smoke: bool) -> int:
+    api = ApiClient(stack.server_url)
+    session = await api.sign_in(stack.lead_email, stack.lead_password)
+    log.info("demo signed in as %s (%s)", session.agent.name, session.agent.role)
+    window, workspace = open_window(api, session.agent, language=language, cache_path=stack.data_dir / "cache.sqlite")
+    window.statusBar().showMessage(window.tr("Demo: messages arrive from the WhatsApp sandbox every few seconds."), 15000)
+    result = {"code": 0}
+    if smoke:
+        def on_thread_loaded(conversation_id: int, rows: int) -> None:
+            if rows > 0 and not result.get("done"):
+                result["done"] = True
+                log.info("smoke: conversation %s rendered with %s messages; %s in the feed",
+                         conversation_id, rows, window.feed_model.rowCount())
+                QTimer.singleShot(300, window.close)
+
+        def on_timeout() -> None:
+            if not result.get("done"):
+                log.error("smoke: no conversation rendered in time")
+                result["code"] = 1
+                window.close()
+
+        window.thread_loaded.connect(on_thread_loaded)
+        QTimer.singleShot(60000, on_timeout)
+    await _until_closed(window, workspace)
+    return result["code"]
+
+
+# -- the desktop --------------------------------------------------------------------------------------
+def run_desktop(*, lang: str | None) -> int:
+    app, language = make_app(lang)
+    return _run(app, _desktop_main(language))
+
+
+async def _resume_session(prefs: Preferences, creds: CredentialStore) -> tuple[ApiClient, protocol.AgentPublic] | None:
+    if not (prefs.server_url and prefs.email):
+        return None
+    token = creds.load(account_key(prefs.server_url, prefs.email))
+    if not token:
+        return None
+    api = ApiClient(prefs.server_url, token)
+    try:
+        return api, await api.me()
+    except AuthError:
+        creds.delete(account_key(prefs.server_url, prefs.email))
+    except (NetworkError, ServerError):
+        if prefs.agent:
+            # Offline-first: open the cache now, sync once the server answers.
+            return api, protocol.AgentPublic.model_validate(prefs.agent)
+    await api.aclose()
+    return None
+
+
+async def _sign_in(prefs: Preferences, creds: CredentialStore) -> tuple[ApiClient, protocol.AgentPublic] | None:
+    dialog = LoginDialog(prefs.server_url, prefs.email)
+    done: asyncio.Future = asyncio.get_running_loop().create_future()
+    pending: set[asyncio.Task] = set()
+
+    async def attempt(server: str, email: str, password: str) -> None:
+        api = ApiClient(server)
+        try:
+            session = await api.sign_in(email, password)
+        except AuthError:
+            dialog.show_error(dialog.tr("Wrong email or password."))
+        except NetworkError:
+            dialog.show_error(dialog.tr("Cannot reach the server at %1.").replace("%1", server))
+        except ServerError as exc:
+            dialog.show_error(dialog.tr("The server refused the sign-in (%1).").replace("%1", str(exc.status_code)))
+        else:
+            creds.save(account_key(server, email), session.token)
+            prefs.server_url, prefs.email, prefs.agent = server, email, session.agent.model_dump()
+            prefs.save()
+            if not done.done():
+                done.set_result((api, session.agent))
+            dialog.accept()
+            return
+        await api.aclose()
+
+    def on_requested(server: str, email: str, password: str) -> None:
+        task = asyncio.ensure_future(attempt(server, email, password))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+
+    dialog.sign_in_requested.connect(on_requested)
+    dialog.rejected.connect(lambda: done.done() or done.set_result(None))
+    dialog.open()
+    return await done
+
+
+async def _desktop_main(language: str) -> int:
+    prefs = Preferences.load()
+    creds = CredentialStore()
+    signed_in = await _resume_session(prefs, creds) or await _sign_in(prefs, creds)
+    if signed_in is None:
+        return 0
+    api, agent = signed_in
+    window, workspace = open_window(api, agent, language=language)
+    if not creds.persistent:
+        QMessageBox.information(
+            window, window.tr("No system keyring"),
+            window.tr("No working system keyring was found (%1). Your session is kept only until you close "
+                      "Workstation; you will sign in again next time.").replace("%1", creds.unavailable_reason or ""),
+        )
+    await _until_closed(window, workspace)
+    return 0

@@ -1,0 +1,79 @@
+"""The reply composer: Enter sends, Shift+Enter starts a new line, with a live character budget."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+
+from workstation.protocol import MAX_REPLY_CHARS
+
+
+class ReplyEdit(QPlainTextEdit):
+    submitted = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+                self.insertPlainText("\n")
+            else:
+                self.submitted.emit()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def insertFromMimeData(self, source) -> None:
+        # Pasted rich text arrives as plain text: the customer sees exactly what the agent sees.
+        self.insertPlainText(source.text())
+
+
+class Composer(QWidget):
+    reply_submitted = Signal(str)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.limit = MAX_REPLY_CHARS
+        self.edit = ReplyEdit(self)
+        self.edit.setObjectName("replyEdit")
+        self.edit.setPlaceholderText(self.tr("Write a reply… (Enter sends, Shift+Enter adds a line)"))
+        self.edit.setFixedHeight(84)
+        self.edit.setTabChangesFocus(True)
+        self.counter = QLabel(self)
+        self.counter.setObjectName("charCounter")
+        self.send_button = QPushButton(self.tr("Send"), self)
+        self.send_button.setObjectName("sendButton")
+        self.send_button.setDefault(False)
+        bar = QHBoxLayout()
+        bar.addWidget(self.counter)
+        bar.addStretch(1)
+        bar.addWidget(self.send_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 8)
+        layout.addWidget(self.edit)
+        layout.addLayout(bar)
+        self.edit.submitted.connect(self.on_edit_submitted)
+        self.send_button.clicked.connect(self.on_edit_submitted)
+        self.edit.textChanged.connect(self.on_edit_text_changed)
+        self.on_edit_text_changed()
+
+    def on_edit_text_changed(self) -> None:
+        used = len(self.edit.toPlainText())
+        self.counter.setText(self.tr("%1 / %2").replace("%1", str(used)).replace("%2", str(self.limit)))
+        over = used > self.limit
+        self.counter.setStyleSheet("color: #C62828;" if over else "color: #6B7280;")
+        self.send_button.setEnabled(self.isEnabled() and 0 < len(self.edit.toPlainText().strip()) and not over)
+
+    def on_edit_submitted(self) -> None:
+        text = self.edit.toPlainText()
+        if not text.strip() or len(text) > self.limit or not self.isEnabled():
+            return
+        self.edit.clear()
+        self.reply_submitted.emit(text)
+
+    def insert_text(self, text: str) -> None:
+        self.edit.insertPlainText(text)
+        self.edit.setFocus()
+
+    def setEnabled(self, enabled: bool) -> None:  # noqa: N802 (Qt override)
+        super().setEnabled(enabled)
+        self.on_edit_text_changed()

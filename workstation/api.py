@@ -1,0 +1,109 @@
+"""HTTP client of the team server's agent API (/v1), on httpx."""
+
+from __future__ import annotations
+
+import json
+from typing import AsyncIterator
+
+import httpx
+
+from workstation import protocol
+from workstation.errors import AuthError, NetworkError, ServerError
+
+USER_AGENT = "Workstation-desktop"
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.reason_phrase
+    detail = body.get("detail") if isinstance(body, dict) else None
+    return detail if isinstance(detail, str) else json.dumps(detail)[:300]
+
+
+class ApiClient:
+    def __init__(self, base_url: str, token: str | None = None, *, timeout: float = 15.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._token = token
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(timeout, connect=5.0),
+            headers={"User-Agent": USER_AGENT},
+        )
+
+    def __repr__(self) -> str:  # never show the token
+        return f"ApiClient({self.base_url!r})"
+
+    @property
+    def token(self) -> str | None:
+        return self._token
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._token}"} if self._token else {}
+
+    async def _request(self, method: str, url: str, **kw) -> httpx.Response:
+        try:
+            response = await self._http.request(method, url, headers={**self._auth(), **kw.pop("headers", {})}, **kw)
+        except httpx.TransportError as exc:
+            raise NetworkError(f"{type(exc).__name__} talking to {self.base_url}") from None
+        if response.status_code == 401:
+            raise AuthError(_detail(response))
+        if response.status_code >= 400:
+            raise ServerError(response.status_code, _detail(response))
+        return response
+
+    async def sign_in(self, email: str, password: str) -> protocol.SessionPublic:
+        body = protocol.SessionCreate(email=email, password=password).model_dump()
+        response = await self._request("POST", "/v1/session", json=body)
+        session = protocol.SessionPublic.model_validate(response.json())
+        self._token = session.token
+        return session
+
+    async def me(self) -> protocol.AgentPublic:
+        return protocol.AgentPublic.model_validate((await self._request("GET", "/v1/me")).json())
+
+    async def sign_out(self) -> None:
+        await self._request("DELETE", "/v1/session")
+        self._token = None
+
+    async def sync(self, after: int, limit: int = 500) -> protocol.SyncPage:
+        response = await self._request("GET", "/v1/sync", params={"after": after, "limit": limit})
+        return protocol.SyncPage.model_validate(response.json())
+
+    async def post_reply(self, conversation_id: int, text: str, op_id: str) -> protocol.MessagePublic:
+        response = await self._request(
+            "POST", f"/v1/conversations/{conversation_id}/messages",
+            json=protocol.ReplyCreate(text=text).model_dump(),
+            headers={protocol.IDEMPOTENCY_HEADER: op_id},
+        )
+        return protocol.MessagePublic.model_validate(response.json())
+
+    async def events(self) -> AsyncIterator[int]:
+        """Yields the sequence announced by each `change` event until the stream ends."""
+        try:
+            async with self._http.stream(
+                "GET", "/v1/events", headers={**self._auth(), "Accept": "text/event-stream"},
+                timeout=httpx.Timeout(5.0, read=60.0),
+            ) as response:
+                if response.status_code == 401:
+                    raise AuthError("session expired")
+                if response.status_code >= 400:
+                    raise ServerError(response.status_code, "event stream refused")
+                event, data = "message", ""
+                async for line in response.aiter_lines():
+                    if line == "":
+                        if event == "change" and data:
+                            yield protocol.EventPoke.model_validate_json(data).seq
+                        event, data = "message", ""
+                    elif line.startswith(":"):
+                        continue
+                    elif line.startswith("event:"):
+                        event = line[6:].strip()
+                    elif line.startswith("data:"):
+                        data += line[5:].strip()
+        except httpx.TransportError as exc:
+            raise NetworkError(f"{type(exc).__name__} on the event stream") from None

@@ -1,0 +1,159 @@
+"""The demo stack: an embedded team server and the channel sandbox as child processes on loopback."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+DEMO_PHONE_NUMBER_ID = "106540352242922"
+DEMO_AGENTS = (
+    ("lead@demo.workstation.test", "Lucía Fernández", "lead"),
+    ("ana@demo.workstation.test", "Ana Gómez", "agent"),
+    ("ben@demo.workstation.test", "Ben Carter", "agent"),
+)
+
+
+class DemoError(Exception):
+    pass
+
+
+@dataclass
+class DemoStack:
+    data_dir: Path
+    server_url: str
+    sandbox_url: str
+    lead_email: str
+    lead_password: str = field(repr=False)
+    children: list[subprocess.Popen] = field(default_factory=list)
+
+    @property
+    def pids(self) -> list[int]:
+        return [c.pid for c in self.children]
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stops every child: closing stdin asks politely, then terminate, then kill."""
+        for child in reversed(self.children):
+            if child.stdin and not child.stdin.closed:
+                try:
+                    child.stdin.close()
+                except OSError:
+                    pass
+            if child.poll() is None:
+                child.terminate()
+        deadline = time.monotonic() + timeout
+        for child in self.children:
+            try:
+                child.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log.warning("child %s did not stop in time; killing it", child.pid)
+                child.kill()
+                child.wait()
+        log.info("demo stopped; children %s are gone", self.pids)
+
+
+def self_command() -> list[str]:
+    """How to run this program again as a child: the frozen binary itself, or this interpreter."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable]
+    return [sys.executable, "-m", "workstation"]
+
+
+def _listening_socket() -> socket.socket:
+    sock = socket.create_server(("127.0.0.1", 0))
+    sock.set_inheritable(True)
+    return sock
+
+
+def _wait_healthy(url: str, child: subprocess.Popen, deadline: float) -> None:
+    with httpx.Client(timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            if child.poll() is not None:
+                raise DemoError(f"{url} exited early with code {child.returncode}")
+            try:
+                if client.get(url).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+    raise DemoError(f"{url} did not answer in time")
+
+
+def start_demo_stack(
+    *,
+    data_dir: Path | None = None,
+    traffic: bool = True,
+    interval: tuple[float, float] = (4.0, 9.0),
+    seed: int | None = None,
+    start_timeout: float = 30.0,
+) -> DemoStack:
+    from services.teamserver.admin import add_agent
+
+    data_dir = Path(data_dir or tempfile.mkdtemp(prefix="workstation-demo-"))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    db_url = f"sqlite:///{data_dir / 'team.sqlite'}"
+    passwords = {}
+    for email, name, role in DEMO_AGENTS:
+        passwords[email] = secrets.token_urlsafe(12)
+        add_agent(db_url, email=email, name=name, role=role, password=passwords[email])
+
+    server_sock, sandbox_sock = _listening_socket(), _listening_socket()
+    server_url = "http://127.0.0.1:%d" % server_sock.getsockname()[1]
+    sandbox_url = "http://127.0.0.1:%d" % sandbox_sock.getsockname()[1]
+    # Fresh secrets for every run, handed over in the environment (never on a command line).
+    env = dict(os.environ)
+    env.update(
+        WORKSTATION_META_APP_SECRET=secrets.token_hex(16),
+        WORKSTATION_META_VERIFY_TOKEN=secrets.token_hex(8),
+        WORKSTATION_WHATSAPP_TOKEN="EAAG" + secrets.token_urlsafe(24),
+        WORKSTATION_WHATSAPP_PHONE_NUMBER_ID=DEMO_PHONE_NUMBER_ID,
+        WORKSTATION_WHATSAPP_API_BASE=sandbox_url,
+    )
+    stack = DemoStack(
+        data_dir=data_dir,
+        server_url=server_url,
+        sandbox_url=sandbox_url,
+        lead_email=DEMO_AGENTS[0][0],
+        lead_password=passwords[DEMO_AGENTS[0][0]],
+    )
+    log_file = open(data_dir / "children.log", "ab")
+    try:
+        server_fd = server_sock.fileno()
+        stack.children.append(subprocess.Popen(
+            self_command() + ["server", "--db", db_url, "--fd", str(server_fd), "--exit-with-parent"],
+            pass_fds=(server_fd,), stdin=subprocess.PIPE, stdout=log_file, stderr=log_file, env=env,
+        ))
+        sandbox_fd = sandbox_sock.fileno()
+        sandbox_args = ["sandbox", "--server", server_url, "--fd", str(sandbox_fd), "--exit-with-parent",
+                        "--interval", str(interval[0]), str(interval[1])]
+        if seed is not None:
+            sandbox_args += ["--seed", str(seed)]
+        if not traffic:
+            sandbox_args.append("--no-traffic")
+        stack.children.append(subprocess.Popen(
+            self_command() + sandbox_args,
+            pass_fds=(sandbox_fd,), stdin=subprocess.PIPE, stdout=log_file, stderr=log_file, env=env,
+        ))
+        deadline = time.monotonic() + start_timeout
+        _wait_healthy(server_url + "/v1/health", stack.children[0], deadline)
+        _wait_healthy(sandbox_url + "/_sandbox/health", stack.children[1], deadline)
+    except BaseException:
+        stack.stop()
+        raise
+    finally:
+        server_sock.close()
+        sandbox_sock.close()
+        log_file.close()
+    log.info("demo stack up: server %s, sandbox %s, children %s", server_url, sandbox_url, stack.pids)
+    return stack

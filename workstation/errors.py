@@ -1,0 +1,28 @@
+"""Typed errors of the desktop core; the UI turns each into a translated sentence."""
+
+from __future__ import annotations
+
+
+class WorkstationError(Exception):
+    pass
+
+
+class NetworkError(WorkstationError):
+    """The server could not be reached (offline, refused, timed out)."""
+
+
+class AuthError(WorkstationError):
+    """The server refused the credentials or the session token."""
+
+
+class ServerError(WorkstationError):
+    """The server answered with an error."""
+
+    def __init__(self, status_code: int, detail: str) -> None:
+        super().__init__(f"HTTP {status_code}: {detail}")
+        self.status_code = status_code
+        self.detail = detail
+
+    @property
+    def retryable(self) -> bool:
+        return self.status_code >= 500 or self.status_code in (408, 425, 429)

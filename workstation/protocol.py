@@ -1,0 +1,104 @@
+"""Wire contract between the desktop and the team server (/v1); imports nothing else of the project."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+API_PREFIX = "/v1"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+MAX_REPLY_CHARS = 4096
+
+Role = Literal["agent", "lead", "admin"]
+Direction = Literal["in", "out"]
+ConversationStatus = Literal["open", "pending", "snoozed", "resolved"]
+# pending: committed by the server, not yet accepted by the provider; accepted: the provider took it.
+DeliveryState = Literal["pending", "accepted", "sent", "delivered", "read", "failed"]
+ErrorKind = Literal[
+    "retryable", "window_closed", "auth_expired", "undeliverable", "bad_request", "permission", "unknown"
+]
+
+
+class SessionCreate(BaseModel):
+    email: str = Field(min_length=3, max_length=320)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class AgentPublic(BaseModel):
+    id: int
+    email: str
+    name: str
+    role: Role
+
+
+class SessionPublic(BaseModel):
+    token: str
+    agent: AgentPublic
+
+
+class CustomerPublic(BaseModel):
+    id: int
+    display_name: str
+
+
+class IdentityPublic(BaseModel):
+    id: int
+    customer_id: int
+    channel: str
+    handle: str
+    display_name: str
+
+
+class ConversationPublic(BaseModel):
+    id: int
+    customer_id: int
+    channel: str
+    status: ConversationStatus
+    assignee_id: int | None
+    last_message_at: datetime | None
+    last_inbound_at: datetime | None
+    last_message_preview: str
+    last_message_direction: Direction | None
+    version: int
+
+
+class MessagePublic(BaseModel):
+    id: int
+    conversation_id: int
+    direction: Direction
+    author_agent_id: int | None
+    text: str
+    kind: str
+    provider_id: str | None
+    delivery_state: DeliveryState
+    error_kind: ErrorKind | None
+    error_code: int | None
+    error_title: str | None
+    created_at: datetime
+    client_op_id: str | None
+
+
+class SyncPage(BaseModel):
+    """Current state of every entity changed after the cursor; apply in field order, in one transaction."""
+
+    agents: list[AgentPublic] = []
+    customers: list[CustomerPublic] = []
+    identities: list[IdentityPublic] = []
+    conversations: list[ConversationPublic] = []
+    messages: list[MessagePublic] = []
+    next_after: int
+    has_more: bool
+    # True when the cursor is older than the change log keeps: drop the cache and pull from 0.
+    reset: bool = False
+
+
+class ReplyCreate(BaseModel):
+    text: str = Field(min_length=1, max_length=MAX_REPLY_CHARS)
+
+
+class EventPoke(BaseModel):
+    """Payload of a server-sent `change` event: the newest sequence in the change log."""
+
+    seq: int

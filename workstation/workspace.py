@@ -1,0 +1,74 @@
+"""One signed-in agent's working set: cache, sync engine, canned library; what the UI calls into."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+from typing import Callable
+
+from workstation import canned, protocol
+from workstation.api import ApiClient
+from workstation.cache import Cache, ChangeSet, CustomerCard, FeedRow, ThreadRow
+from workstation.paths import data_dir, resources_dir
+from workstation.sync import DbWorker, SyncEngine
+
+log = logging.getLogger(__name__)
+
+
+def default_cache_path(server_url: str, agent_id: int) -> Path:
+    # One cache per server and agent, so switching accounts never mixes their data.
+    digest = hashlib.sha256(f"{server_url.rstrip('/')}|{agent_id}".encode()).hexdigest()[:16]
+    return data_dir() / "caches" / f"{digest}.sqlite"
+
+
+class Workspace:
+    def __init__(
+        self,
+        api: ApiClient,
+        agent: protocol.AgentPublic,
+        *,
+        cache_path: Path | None = None,
+        on_change: Callable[[ChangeSet], None] = lambda cs: None,
+        on_state: Callable[[str, int], None] = lambda state, queued: None,
+    ) -> None:
+        self.api = api
+        self.agent = agent
+        self.cache = Cache(cache_path or default_cache_path(api.base_url, agent.id))
+        self.db = DbWorker(self.cache)
+        self.engine = SyncEngine(api, self.db, on_change=on_change, on_state=on_state)
+        self.canned = canned.load_library(resources_dir() / "canned")
+
+    def start(self) -> None:
+        self.engine.start()
+
+    async def stop(self) -> None:
+        await self.engine.stop()
+        self.db.shutdown()
+
+    async def feed(self) -> list[FeedRow]:
+        return await self.db.run(self.cache.feed)
+
+    async def thread(self, conversation_id: int) -> list[ThreadRow]:
+        return await self.db.run(self.cache.thread, conversation_id)
+
+    async def customer_card(self, conversation_id: int) -> CustomerCard | None:
+        return await self.db.run(self.cache.customer_card, conversation_id)
+
+    async def mark_read(self, conversation_id: int) -> ChangeSet:
+        return await self.db.run(self.cache.mark_read, conversation_id)
+
+    async def send_reply(self, conversation_id: int, text: str) -> str:
+        return await self.engine.send_reply(conversation_id, text)
+
+    def canned_context(self, card: CustomerCard | None, conversation_id: int | None) -> dict[str, str]:
+        context = {
+            "agent.name": self.agent.name,
+            "agent.first_name": canned.first_name(self.agent.name),
+        }
+        if card is not None:
+            context["customer.name"] = card.display_name
+            context["customer.first_name"] = canned.first_name(card.display_name)
+        if conversation_id is not None:
+            context["conversation.id"] = str(conversation_id)
+        return context
