@@ -14,20 +14,19 @@ KeyRole = Qt.ItemDataRole.UserRole + 4
 DeliveryStateRole = Qt.ItemDataRole.UserRole + 5
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("ThreadModel", text)
+
 
 
 def error_sentence(kind: str | None, title: str | None) -> str:
     sentences = {
-        "window_closed": _tr("The 24-hour reply window is closed: send an approved template."),
-        "auth_expired": _tr("The channel's access token has expired: ask an admin to reconnect it."),
-        "undeliverable": _tr("The customer cannot receive this message."),
-        "retryable": _tr("The channel is busy or unreachable; sending was given up after several tries."),
-        "bad_request": _tr("The channel refused this message."),
-        "permission": _tr("This channel is not set up for sending."),
+        "window_closed": QCoreApplication.translate("ThreadModel", "The 24-hour reply window is closed: send an approved template."),
+        "auth_expired": QCoreApplication.translate("ThreadModel", "The channel's access token has expired: ask an admin to reconnect it."),
+        "undeliverable": QCoreApplication.translate("ThreadModel", "The customer cannot receive this message."),
+        "retryable": QCoreApplication.translate("ThreadModel", "The channel is busy or unreachable; sending was given up after several tries."),
+        "bad_request": QCoreApplication.translate("ThreadModel", "The channel refused this message."),
+        "permission": QCoreApplication.translate("ThreadModel", "This channel is not set up for sending."),
     }
-    sentence = sentences.get(kind or "", _tr("Not delivered."))
+    sentence = sentences.get(kind or "", QCoreApplication.translate("ThreadModel", "Not delivered."))
     return f"{sentence} ({title})" if title else sentence
 
 
@@ -36,16 +35,16 @@ def status_text(row: ThreadRow) -> str:
     if row.direction == "in":
         return when
     if row.op_state == "failed":
-        return f"{when} · " + _tr("Not sent: %1").replace("%1", row.op_error or "")
+        return f"{when} · " + QCoreApplication.translate("ThreadModel", "Not sent: %1").replace("%1", row.op_error or "")
     if row.op_state == "queued":
-        return f"{when} · " + _tr("Queued — sending when online")
+        return f"{when} · " + QCoreApplication.translate("ThreadModel", "Queued — sending when online")
     labels = {
-        "pending": _tr("Sending…"),
-        "accepted": _tr("✓ Sent"),
-        "sent": _tr("✓ Sent"),
-        "delivered": _tr("✓✓ Delivered"),
-        "read": _tr("✓✓ Read"),
-        "failed": _tr("Failed"),
+        "pending": QCoreApplication.translate("ThreadModel", "Sending…"),
+        "accepted": QCoreApplication.translate("ThreadModel", "✓ Sent"),
+        "sent": QCoreApplication.translate("ThreadModel", "✓ Sent"),
+        "delivered": QCoreApplication.translate("ThreadModel", "✓✓ Delivered"),
+        "read": QCoreApplication.translate("ThreadModel", "✓✓ Read"),
+        "failed": QCoreApplication.translate("ThreadModel", "Failed"),
     }
     text = f"{when} · {labels.get(row.delivery_state, row.delivery_state)}"
     if row.delivery_state == "failed":

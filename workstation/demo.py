@@ -36,6 +36,9 @@ class DemoStack:
     sandbox_url: str
     lead_email: str
     lead_password: str = field(repr=False)
+    # Every agent's password and the channel secrets of this run (tests sign webhooks with them).
+    passwords: dict[str, str] = field(default_factory=dict, repr=False)
+    secrets: dict[str, str] = field(default_factory=dict, repr=False)
     children: list[subprocess.Popen] = field(default_factory=list)
 
     @property
@@ -112,20 +115,22 @@ def start_demo_stack(
     server_url = "http://127.0.0.1:%d" % server_sock.getsockname()[1]
     sandbox_url = "http://127.0.0.1:%d" % sandbox_sock.getsockname()[1]
     # Fresh secrets for every run, handed over in the environment (never on a command line).
-    env = dict(os.environ)
-    env.update(
+    run_secrets = dict(
         WORKSTATION_META_APP_SECRET=secrets.token_hex(16),
         WORKSTATION_META_VERIFY_TOKEN=secrets.token_hex(8),
         WORKSTATION_WHATSAPP_TOKEN="EAAG" + secrets.token_urlsafe(24),
         WORKSTATION_WHATSAPP_PHONE_NUMBER_ID=DEMO_PHONE_NUMBER_ID,
         WORKSTATION_WHATSAPP_API_BASE=sandbox_url,
     )
+    env = {**os.environ, **run_secrets}
     stack = DemoStack(
         data_dir=data_dir,
         server_url=server_url,
         sandbox_url=sandbox_url,
         lead_email=DEMO_AGENTS[0][0],
         lead_password=passwords[DEMO_AGENTS[0][0]],
+        passwords=passwords,
+        secrets=run_secrets,
     )
     log_file = open(data_dir / "children.log", "ab")
     try:

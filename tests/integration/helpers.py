@@ -1,0 +1,83 @@
+"""Small HTTP helpers for tests that talk to the real team server and sandbox."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Callable
+
+import httpx
+
+from services.channels.whatsapp import sign
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(interval)
+
+
+def sign_in(stack, email: str | None = None) -> tuple[str, dict]:
+    email = email or stack.lead_email
+    r = httpx.post(f"{stack.server_url}/v1/session", json={"email": email, "password": stack.passwords[email]})
+    r.raise_for_status()
+    return r.json()["token"], r.json()["agent"]
+
+
+def sync_all(stack, token: str, after: int = 0) -> dict:
+    """Every page from `after` on, merged by entity id (later pages win)."""
+    merged: dict[str, dict[int, dict]] = {k: {} for k in ("agents", "customers", "identities", "conversations", "messages")}
+    while True:
+        r = httpx.get(f"{stack.server_url}/v1/sync", params={"after": after, "limit": 50},
+                      headers={"Authorization": f"Bearer {token}"})
+        r.raise_for_status()
+        page = r.json()
+        for key in merged:
+            for item in page[key]:
+                merged[key][item["id"]] = item
+        after = page["next_after"]
+        if not page["has_more"]:
+            return {"next_after": after, **{k: list(v.values()) for k, v in merged.items()}}
+
+
+def inbound(stack, *, wa_id: str, name: str, text: str, timestamp: int | None = None) -> str:
+    body = {"from": wa_id, "name": name, "text": text}
+    if timestamp is not None:
+        body["timestamp"] = timestamp
+    r = httpx.post(f"{stack.sandbox_url}/_sandbox/inbound", json=body, timeout=30)
+    r.raise_for_status()
+    assert r.json().get("delivered", True) is not False
+    return r.json()["id"]
+
+
+def post_signed(stack, payload: dict | bytes, *, secret: str | None = None, signature: str | None = None,
+                headers: dict | None = None) -> httpx.Response:
+    raw = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=True).encode()
+    secret = secret if secret is not None else stack.secrets["WORKSTATION_META_APP_SECRET"]
+    h = {"Content-Type": "application/json", "X-Hub-Signature-256": signature or sign(secret, raw)}
+    h.update(headers or {})
+    return httpx.post(f"{stack.server_url}/webhooks/whatsapp", content=raw, headers=h)
+
+
+def text_webhook(*, wa_id: str, name: str, text: str, wamid: str, timestamp: int, phone_number_id: str) -> dict:
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [{
+            "id": "102290129340398",
+            "changes": [{
+                "field": "messages",
+                "value": {
+                    "messaging_product": "whatsapp",
+                    "metadata": {"display_phone_number": "15550001234", "phone_number_id": phone_number_id},
+                    "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
+                    "messages": [{"from": wa_id, "id": wamid, "timestamp": str(timestamp), "type": "text",
+                                  "text": {"body": text}}],
+                },
+            }],
+        }],
+    }
