@@ -51,16 +51,23 @@ def open_window(api: ApiClient, agent: protocol.AgentPublic, *, language: str,
     return window, workspace
 
 
-def _install_signal_handlers(app: QApplication) -> QTimer:
-    def close_all(*_args) -> None:
-        log.info("signal received; closing the window")
-        for widget in app.topLevelWidgets():
-            if isinstance(widget, MainWindow):
-                widget.close()
-        app.quit_requested = True
+class _QuitRequest:
+    """Set by SIGTERM/SIGINT; the running main closes its window (now, or as soon as it has one)."""
 
-    signal.signal(signal.SIGTERM, close_all)
-    signal.signal(signal.SIGINT, close_all)
+    event: asyncio.Event | None = None
+    requested = False
+
+    @classmethod
+    def set(cls, *_args) -> None:
+        log.info("signal received; closing the window")
+        cls.requested = True
+        if cls.event is not None:
+            cls.event.set()
+
+
+def _install_signal_handlers() -> QTimer:
+    signal.signal(signal.SIGTERM, _QuitRequest.set)
+    signal.signal(signal.SIGINT, _QuitRequest.set)
     # Python runs signal handlers only between bytecodes; a ticking timer gives it the chance.
     timer = QTimer()
     timer.start(200)
@@ -71,7 +78,10 @@ def _install_signal_handlers(app: QApplication) -> QTimer:
 def _run(app: QApplication, coro) -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    app._signal_timer = _install_signal_handlers(app)
+    app._signal_timer = _install_signal_handlers()
+    _QuitRequest.event = asyncio.Event()
+    if _QuitRequest.requested:
+        _QuitRequest.event.set()
     try:
         with loop:
             return loop.run_until_complete(coro)
@@ -83,7 +93,14 @@ async def _until_closed(window: MainWindow, workspace: Workspace) -> None:
     closed = asyncio.Event()
     window.closed.connect(closed.set)
     window.show()
-    await closed.wait()
+    quit_wait = asyncio.ensure_future(_QuitRequest.event.wait()) if _QuitRequest.event else None
+    closed_wait = asyncio.ensure_future(closed.wait())
+    await asyncio.wait([t for t in (quit_wait, closed_wait) if t], return_when=asyncio.FIRST_COMPLETED)
+    if not closed.is_set():
+        window.close()
+    for task in (quit_wait, closed_wait):
+        if task is not None:
+            task.cancel()
     await workspace.stop()
 
 
