@@ -1,0 +1,111 @@
+"""The local cache: sync pages applied atomically with their cursor, the outbox, unread marks."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from workstation import protocol
+from workstation.cache import Cache
+
+T0 = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
+
+
+def conv(id_, *, at, direction="in", preview="hi", customer_id=1):
+    return protocol.ConversationPublic(
+        id=id_, customer_id=customer_id, channel="whatsapp", status="open", assignee_id=None, last_message_at=at,
+        last_inbound_at=at, last_message_preview=preview, last_message_direction=direction, version=1,
+    )
+
+
+def msg(id_, conversation_id, text, *, at, direction="in", state="delivered", op=None):
+    return protocol.MessagePublic(
+        id=id_, conversation_id=conversation_id, direction=direction, author_agent_id=None, text=text, kind="text",
+        provider_id=f"wamid.{id_}", delivery_state=state, error_kind=None, error_code=None, error_title=None,
+        created_at=at, client_op_id=op,
+    )
+
+
+def page(next_after, **lists):
+    return protocol.SyncPage(next_after=next_after, has_more=False, **lists)
+
+
+@pytest.fixture
+def cache(tmp_path):
+    c = Cache(tmp_path / "cache.sqlite")
+    c.apply_page(page(
+        3,
+        customers=[protocol.CustomerPublic(id=1, display_name="Ana <b>López</b>")],
+        identities=[protocol.IdentityPublic(id=1, customer_id=1, channel="whatsapp", handle="34600", display_name="Ana")],
+        conversations=[conv(1, at=T0)],
+        messages=[msg(1, 1, "hola", at=T0)],
+    ))
+    yield c
+    c.close()
+
+
+def test_page_and_cursor_are_applied_together(cache):
+    assert cache.cursor() == 3
+    [row] = cache.feed()
+    assert row.customer_name == "Ana <b>López</b>" and row.unread
+    assert [m.text for m in cache.thread(1)] == ["hola"]
+
+
+def test_a_failing_page_changes_nothing_not_even_the_cursor(cache):
+    bad = page(9, conversations=[conv(2, at=T0)], messages=[msg(5, 2, "x", at=T0)])
+    # Corrupt the page after validation: a NULL in a NOT NULL column fails mid-transaction.
+    bad.messages[0].__dict__["text"] = None
+    with pytest.raises(Exception):
+        cache.apply_page(bad)
+    assert cache.cursor() == 3
+    assert [r.conversation_id for r in cache.feed()] == [1]
+
+
+def test_feed_is_newest_first_and_updates_in_place(cache):
+    cache.apply_page(page(5, conversations=[conv(2, at=T0 + timedelta(minutes=5), customer_id=1)]))
+    assert [r.conversation_id for r in cache.feed()] == [2, 1]
+    cache.apply_page(page(6, conversations=[conv(1, at=T0 + timedelta(minutes=9), preview="again")]))
+    assert [r.conversation_id for r in cache.feed()] == [1, 2]
+    assert cache.feed()[0].preview == "again"
+
+
+def test_mark_read_clears_unread_until_a_newer_inbound_message(cache):
+    cache.mark_read(1)
+    assert not cache.feed()[0].unread
+    # A sync of the same conversation must not forget the local read mark.
+    cache.apply_page(page(4, conversations=[conv(1, at=T0)]))
+    assert not cache.feed()[0].unread
+    cache.apply_page(page(5, conversations=[conv(1, at=T0 + timedelta(seconds=1))]))
+    assert cache.feed()[0].unread
+
+
+def test_queued_reply_is_shown_then_replaced_by_the_servers_copy(cache):
+    op_id, _ = cache.enqueue_reply(1, "on my way")
+    rows = cache.thread(1)
+    assert rows[-1].text == "on my way" and rows[-1].op_state == "queued" and rows[-1].delivery_state == "pending"
+    assert cache.pending_ops() == 1 and cache.next_op().op_id == op_id
+    # The server's copy may arrive through sync before the POST answer: it takes over the local row.
+    cache.apply_page(page(7, messages=[msg(10, 1, "on my way", at=T0 + timedelta(minutes=1), direction="out",
+                                           state="accepted", op=op_id)]))
+    cache.op_done(op_id, msg(10, 1, "on my way", at=T0 + timedelta(minutes=1), direction="out", state="sent", op=op_id))
+    rows = cache.thread(1)
+    assert [r.text for r in rows] == ["hola", "on my way"]
+    assert rows[-1].key == "s10" and rows[-1].op_state is None and rows[-1].delivery_state == "sent"
+    assert cache.pending_ops() == 0
+
+
+def test_failed_op_keeps_its_reason(cache):
+    op_id, _ = cache.enqueue_reply(1, "x")
+    cache.op_failed(op_id, "conversation gone")
+    row = cache.thread(1)[-1]
+    assert row.op_state == "failed" and row.op_error == "conversation gone"
+    assert cache.next_op() is None
+
+
+def test_reset_drops_server_data_but_keeps_unsent_replies(cache):
+    op_id, _ = cache.enqueue_reply(1, "still mine")
+    cs = cache.apply_page(protocol.SyncPage(next_after=0, has_more=True, reset=True))
+    assert cs.reset and cache.cursor() == 0 and cache.feed() == []
+    assert cache.next_op().op_id == op_id
+    assert [r.text for r in cache.thread(1)] == ["still mine"]
