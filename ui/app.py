@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import qasync
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from ui import i18n
@@ -126,7 +126,7 @@ async def _demo_main(stack, language: str, smoke: bool) -> int:
     session = await api.sign_in(stack.lead_email, stack.lead_password)
     log.info("demo signed in as %s (%s)", session.agent.name, session.agent.role)
     window, workspace = open_window(api, session.agent, language=language, cache_path=stack.data_dir / "cache.sqlite")
-    window.statusBar().showMessage(window.tr("Demo: messages arrive from the WhatsApp sandbox every few seconds."), 15000)
+    window.statusBar().showMessage(QCoreApplication.translate("MainWindow", "Demo: messages arrive from the WhatsApp sandbox every few seconds."), 15000)
     result = {"code": 0}
     if smoke:
         def on_thread_loaded(conversation_id: int, rows: int) -> None:
@@ -183,11 +183,11 @@ async def _sign_in(prefs: Preferences, creds: CredentialStore) -> tuple[ApiClien
         try:
             session = await api.sign_in(email, password)
         except AuthError:
-            dialog.show_error(dialog.tr("Wrong email or password."))
+            dialog.show_error(QCoreApplication.translate("LoginDialog", "Wrong email or password."))
         except NetworkError:
-            dialog.show_error(dialog.tr("Cannot reach the server at %1.").replace("%1", server))
+            dialog.show_error(QCoreApplication.translate("LoginDialog", "Cannot reach the server at %1.").replace("%1", server))
         except ServerError as exc:
-            dialog.show_error(dialog.tr("The server refused the sign-in (%1).").replace("%1", str(exc.status_code)))
+            dialog.show_error(QCoreApplication.translate("LoginDialog", "The server refused the sign-in (%1).").replace("%1", str(exc.status_code)))
         else:
             creds.save(account_key(server, email), session.token)
             prefs.server_url, prefs.email, prefs.agent = server, email, session.agent.model_dump()
@@ -219,9 +219,8 @@ async def _desktop_main(language: str) -> int:
     window, workspace = open_window(api, agent, language=language)
     if not creds.persistent:
         QMessageBox.information(
-            window, window.tr("No system keyring"),
-            window.tr("No working system keyring was found (%1). Your session is kept only until you close "
-                      "Workstation; you will sign in again next time.").replace("%1", creds.unavailable_reason or ""),
+            window, QCoreApplication.translate("MainWindow", "No system keyring"),
+            QCoreApplication.translate("MainWindow", "No working system keyring was found (%1). Your session is kept only until you close Workstation; you will sign in again next time.").replace("%1", creds.unavailable_reason or ""),
         )
     await _until_closed(window, workspace)
     return 0

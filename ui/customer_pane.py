@@ -20,12 +20,11 @@ def plain_label(text: str = "", parent=None) -> QLabel:
 
 
 def _status_name(status: str) -> str:
-    tr = QCoreApplication.translate
     names = {
-        "open": tr("CustomerPane", "open"),
-        "pending": tr("CustomerPane", "pending"),
-        "snoozed": tr("CustomerPane", "snoozed"),
-        "resolved": tr("CustomerPane", "resolved"),
+        "open": QCoreApplication.translate("CustomerPane", "open"),
+        "pending": QCoreApplication.translate("CustomerPane", "pending"),
+        "snoozed": QCoreApplication.translate("CustomerPane", "snoozed"),
+        "resolved": QCoreApplication.translate("CustomerPane", "resolved"),
     }
     return names.get(status, status)
 

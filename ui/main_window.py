@@ -207,7 +207,8 @@ class MainWindow(QMainWindow):
         self._card = card
         row = self.feed_model.conversation_at(self.feed_model.row_of(conversation_id))
         self._show_thread_header(row)
-        if mark_read or (row is not None and row.unread and self.isActiveWindow()):
+        # The open conversation counts as read while the agent can see it.
+        if mark_read or (row is not None and row.unread and self.isVisible() and not self.isMinimized()):
             self.workspace_changed_locally(await self.workspace.mark_read(conversation_id))
         self.thread_loaded.emit(conversation_id, len(rows))
 

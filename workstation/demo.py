@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -40,6 +41,8 @@ class DemoStack:
     passwords: dict[str, str] = field(default_factory=dict, repr=False)
     secrets: dict[str, str] = field(default_factory=dict, repr=False)
     children: list[subprocess.Popen] = field(default_factory=list)
+    # Remove data_dir on stop: set when the stack made the folder itself.
+    owns_data_dir: bool = False
 
     @property
     def pids(self) -> list[int]:
@@ -64,6 +67,8 @@ class DemoStack:
                 child.kill()
                 child.wait()
         log.info("demo stopped; children %s are gone", self.pids)
+        if self.owns_data_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
 def self_command() -> list[str]:
@@ -77,6 +82,13 @@ def _listening_socket() -> socket.socket:
     sock = socket.create_server(("127.0.0.1", 0))
     sock.set_inheritable(True)
     return sock
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
 
 
 def _wait_healthy(url: str, child: subprocess.Popen, deadline: float) -> None:
@@ -103,6 +115,7 @@ def start_demo_stack(
 ) -> DemoStack:
     from services.teamserver.admin import add_agent
 
+    owns_data_dir = data_dir is None
     data_dir = Path(data_dir or tempfile.mkdtemp(prefix="workstation-demo-"))
     data_dir.mkdir(parents=True, exist_ok=True)
     db_url = f"sqlite:///{data_dir / 'team.sqlite'}"
@@ -131,6 +144,7 @@ def start_demo_stack(
         lead_password=passwords[DEMO_AGENTS[0][0]],
         passwords=passwords,
         secrets=run_secrets,
+        owns_data_dir=owns_data_dir,
     )
     log_file = open(data_dir / "children.log", "ab")
     try:
@@ -153,12 +167,16 @@ def start_demo_stack(
         deadline = time.monotonic() + start_timeout
         _wait_healthy(server_url + "/v1/health", stack.children[0], deadline)
         _wait_healthy(sandbox_url + "/_sandbox/health", stack.children[1], deadline)
-    except BaseException:
+    except BaseException as exc:
+        log_tail = _tail(data_dir / "children.log")
         stack.stop()
+        if isinstance(exc, DemoError):
+            raise DemoError(f"{exc}; the children said:\n{log_tail}") from None
         raise
     finally:
         server_sock.close()
         sandbox_sock.close()
         log_file.close()
-    log.info("demo stack up: server %s, sandbox %s, children %s", server_url, sandbox_url, stack.pids)
+    log.info("demo stack up: server %s, sandbox %s, children %s, data in %s",
+             server_url, sandbox_url, stack.pids, data_dir)
     return stack

@@ -72,13 +72,16 @@ def _read_until(proc: subprocess.Popen, pattern: str, timeout: float = 60.0) -> 
 
 def test_demo_smoke_shows_a_live_feed_and_leaves_no_child_running(start_demo):
     proc = start_demo("--smoke")
+    data, _ = _read_until(proc, r"data in (\S+)$")
     match, _ = _read_until(proc, r"demo children: ([\d ]+)")
     children = [int(p) for p in match.group(1).split()]
     assert len(children) == 2 and all(_alive(p) for p in children)
+    assert os.path.isdir(data.group(1))
     rendered, _ = _read_until(proc, r"smoke: conversation (\d+) rendered with (\d+) messages; (\d+) in the feed")
     assert int(rendered.group(2)) >= 1 and int(rendered.group(3)) >= 1
     assert proc.wait(timeout=30) == 0
     assert _wait_gone(children) == []
+    assert not os.path.exists(data.group(1))  # the demo's temporary team database is cleaned up
 
 
 @pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])

@@ -1,0 +1,311 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="es" sourcelanguage="en">
+<context>
+    <name>CannedPanel</name>
+    <message>
+        <location filename="../../ui/canned_panel.py" line="+22"/>
+        <source>Search canned responses</source>
+        <translation>Buscar respuestas predefinidas</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Insert</source>
+        <translation>Insertar</translation>
+    </message>
+    <message>
+        <location line="+24"/>
+        <source>No canned response matches.</source>
+        <translation>Ninguna respuesta predefinida coincide.</translation>
+    </message>
+</context>
+<context>
+    <name>Composer</name>
+    <message>
+        <location filename="../../ui/composer.py" line="+38"/>
+        <source>Write a reply… (Enter sends, Shift+Enter adds a line)</source>
+        <translation>Escribe una respuesta… (Intro envía, Mayús+Intro añade una línea)</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Send</source>
+        <translation>Enviar</translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <source>%1 / %2</source>
+        <translation>%1 / %2</translation>
+    </message>
+</context>
+<context>
+    <name>CustomerPane</name>
+    <message>
+        <location filename="../../ui/customer_pane.py" line="+24"/>
+        <source>open</source>
+        <translation>abierta</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>pending</source>
+        <translation>pendiente</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>snoozed</source>
+        <translation>pospuesta</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>resolved</source>
+        <translation>resuelta</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>Conversations</source>
+        <translation>Conversaciones</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>No conversation selected</source>
+        <translation>Ninguna conversación seleccionada</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source> (this one)</source>
+        <translation> (la actual)</translation>
+    </message>
+</context>
+<context>
+    <name>LoginDialog</name>
+    <message>
+        <location filename="../../ui/login_dialog.py" line="+16"/>
+        <source>Sign in to Workstation</source>
+        <translation>Iniciar sesión en Workstation</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>Server</source>
+        <translation>Servidor</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Email</source>
+        <translation>Correo electrónico</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Password</source>
+        <translation>Contraseña</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Sign in</source>
+        <translation>Iniciar sesión</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cancel</source>
+        <translation>Cancelar</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Fill in the server, your email and your password.</source>
+        <translation>Rellena el servidor, tu correo electrónico y tu contraseña.</translation>
+    </message>
+    <message>
+        <location filename="../../ui/app.py" line="+186"/>
+        <source>Wrong email or password.</source>
+        <translation>Correo o contraseña incorrectos.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Cannot reach the server at %1.</source>
+        <translation>No se puede conectar con el servidor en %1.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The server refused the sign-in (%1).</source>
+        <translation>El servidor ha rechazado el inicio de sesión (%1).</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <location filename="../../ui/main_window.py" line="+44"/>
+        <source>Workstation — %1</source>
+        <translation>Workstation — %1</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Conversations</source>
+        <translation>Conversaciones</translation>
+    </message>
+    <message>
+        <location line="+25"/>
+        <source>Select a conversation in the feed.</source>
+        <translation>Selecciona una conversación de la lista.</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>Customer</source>
+        <translation>Cliente</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Canned responses</source>
+        <translation>Respuestas predefinidas</translation>
+    </message>
+    <message>
+        <location line="+33"/>
+        <source>● Online</source>
+        <translation>● En línea</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>● Connecting…</source>
+        <translation>● Conectando…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>● Offline — reconnecting</source>
+        <translation>● Sin conexión — reconectando</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>● Signed out — sign in again</source>
+        <translation>● Sesión cerrada — vuelve a iniciar sesión</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>%1 queued</source>
+        <translation>%1 en cola</translation>
+    </message>
+    <message>
+        <location line="+23"/>
+        <source>Something went wrong; see the log.</source>
+        <translation>Algo ha fallado; consulta el registro.</translation>
+    </message>
+    <message>
+        <location filename="../../ui/app.py" line="-61"/>
+        <source>Demo: messages arrive from the WhatsApp sandbox every few seconds.</source>
+        <translation>Demo: cada pocos segundos llegan mensajes del simulador de WhatsApp.</translation>
+    </message>
+    <message>
+        <location line="+93"/>
+        <source>No system keyring</source>
+        <translation>No hay llavero del sistema</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>No working system keyring was found (%1). Your session is kept only until you close Workstation; you will sign in again next time.</source>
+        <translation>No se ha encontrado un llavero del sistema que funcione (%1). Tu sesión se guarda solo hasta que cierres Workstation; la próxima vez tendrás que volver a iniciar sesión.</translation>
+    </message>
+</context>
+<context>
+    <name>ThreadModel</name>
+    <message>
+        <location filename="../../ui/thread_model.py" line="+22"/>
+        <source>The 24-hour reply window is closed: send an approved template.</source>
+        <translation>La ventana de respuesta de 24 horas está cerrada: envía una plantilla aprobada.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The channel&apos;s access token has expired: ask an admin to reconnect it.</source>
+        <translation>El token de acceso del canal ha caducado: pide a un administrador que lo vuelva a conectar.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The customer cannot receive this message.</source>
+        <translation>El cliente no puede recibir este mensaje.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The channel is busy or unreachable; sending was given up after several tries.</source>
+        <translation>El canal está saturado o no responde; se ha cancelado el envío tras varios intentos.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The channel refused this message.</source>
+        <translation>El canal ha rechazado este mensaje.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>This channel is not set up for sending.</source>
+        <translation>Este canal no está configurado para enviar mensajes.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Not delivered.</source>
+        <translation>No entregado.</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Not sent: %1</source>
+        <translation>No enviado: %1</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Queued — sending when online</source>
+        <translation>En cola — se enviará al recuperar la conexión</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Sending…</source>
+        <translation>Enviando…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+1"/>
+        <source>✓ Sent</source>
+        <translation>✓ Enviado</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>✓✓ Delivered</source>
+        <translation>✓✓ Entregado</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>✓✓ Read</source>
+        <translation>✓✓ Leído</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Failed</source>
+        <translation>Fallido</translation>
+    </message>
+</context>
+<context>
+    <name>channel</name>
+    <message>
+        <location filename="../../ui/style.py" line="+29"/>
+        <source>WhatsApp</source>
+        <translation>WhatsApp</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Messenger</source>
+        <translation>Messenger</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Instagram</source>
+        <translation>Instagram</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>X</source>
+        <translation>X</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Telegram</source>
+        <translation>Telegram</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Email</source>
+        <translation>Correo electrónico</translation>
+    </message>
+</context>
+</TS>
