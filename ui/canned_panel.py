@@ -23,6 +23,9 @@ class CannedPanel(QWidget):
         self.search_edit.setClearButtonEnabled(True)
         self.list = QListWidget(self)
         self.list.setObjectName("cannedList")
+        self.list.setSpacing(3)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.preview = QLabel(self)
         self.preview.setObjectName("cannedPreview")
         self.preview.setTextFormat(Qt.TextFormat.PlainText)
@@ -46,7 +49,7 @@ class CannedPanel(QWidget):
     def on_search_edit_text_changed(self, text: str) -> None:
         self.list.clear()
         for response in canned.search(self._responses, text, language=self._language):
-            item = QListWidgetItem(f"{response.title}  ·  /{response.shortcut}  ·  {response.language}")
+            item = QListWidgetItem(f"{response.title}\n/{response.shortcut} · {response.language.upper()}")
             item.setData(ResponseRole, response)
             self.list.addItem(item)
         if self.list.count():

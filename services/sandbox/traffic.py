@@ -45,9 +45,9 @@ PERSONAS: tuple[Persona, ...] = (
 )
 
 PRODUCTS = {
-    "es": ("la cafetera Brava 2", "los auriculares Nómada", "la freidora de aire Cálida", "el patinete Ruta 350",
+    "es": ("la cafetera Brava 2", "el altavoz Nómada", "la freidora de aire Cálida", "el patinete Ruta 350",
            "la mochila Montaña 30 L", "el reloj Pulso S"),
-    "en": ("the Brava 2 coffee maker", "the Nomad headphones", "the Calida air fryer", "the Ruta 350 scooter",
+    "en": ("the Brava 2 coffee maker", "the Nomad speaker", "the Calida air fryer", "the Ruta 350 scooter",
            "the Montaña 30 L backpack", "the Pulso S watch"),
 }
 
@@ -208,7 +208,8 @@ class TrafficGenerator:
         count = rng.choices((1, 2, 3), weights=(6, 3, 1))[0]
         extra = rng.sample(follow_ups, min(count - 1, len(follow_ups)))
         texts = [rng.choice(openers), *extra]
-        return [text.format(**fields) for text in texts]
+        # Spanish contracts "de el" and "a el"; every product name is singular, so verbs agree.
+        return [text.format(**fields).replace(" de el ", " del ").replace(" a el ", " al ") for text in texts]
 
     async def send_turn(self, persona: Persona | None = None) -> list[str]:
         """Sends one customer's messages; returns the texts that were handed to `send_inbound`."""

@@ -4,31 +4,10 @@ from __future__ import annotations
 
 import keyring
 import pytest
-from keyring.backend import KeyringBackend
 from keyring.backends import fail
 
+from tests.support import DictKeyring
 from workstation.credentials import CredentialStore, account_key
-
-
-class DictKeyring(KeyringBackend):
-    """An in-process backend: keyring's own API and error handling run unchanged on top of it."""
-
-    priority = 1
-
-    def __init__(self):
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def set_password(self, service, username, password):
-        self.items[(service, username)] = password
-
-    def get_password(self, service, username):
-        return self.items.get((service, username))
-
-    def delete_password(self, service, username):
-        if (service, username) not in self.items:
-            raise keyring.errors.PasswordDeleteError("not found")
-        del self.items[(service, username)]
 
 
 @pytest.fixture
