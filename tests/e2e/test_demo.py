@@ -67,7 +67,7 @@ def _read_until(proc: subprocess.Popen, pattern: str, timeout: float = 60.0) -> 
         match = re.search(pattern, line)
         if match:
             return match, lines
-    raise AssertionError(f"{pattern!r} not seen; output:\n{''.join(lines)}")
+    raise AssertionError(f"{pattern!r} not seen (exit code {proc.poll()}); output:\n{''.join(lines)}")
 
 
 def test_demo_smoke_shows_a_live_feed_and_leaves_no_child_running(start_demo):
