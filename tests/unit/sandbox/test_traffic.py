@@ -16,7 +16,13 @@ NAME_OF = {p.wa_id: p.name for p in PERSONAS}
 
 def template_patterns(language: str) -> list[re.Pattern[str]]:
     templates = [t for by_language in MESSAGES.values() for group in by_language[language] for t in group]
-    return [re.compile(".+?".join(re.escape(part) for part in re.split(r"\{\w+\}", t))) for t in templates]
+    return [re.compile(".+?".join(_contractible(re.escape(part)) for part in re.split(r"\{\w+\}", t)))
+            for t in templates]
+
+
+def _contractible(escaped: str) -> str:
+    # "de {product}" with "el reloj" reads "del reloj" (and "a el" reads "al").
+    return re.sub(r"(\bde|\ba)\\ $", r"\1(?:\\ |l\\ )", escaped)
 
 
 PATTERNS = {language: template_patterns(language) for language in ("es", "en")}
