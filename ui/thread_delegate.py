@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPalette
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QTextLayout, QTextOption
 from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from ui import thread_model as tm
@@ -11,7 +11,29 @@ from ui.style import FAILED, INBOUND_BUBBLE, MUTED, OUTBOUND_BUBBLE
 
 MARGIN = 12
 PAD = 9
-FLAGS = Qt.TextFlag.TextWordWrap | Qt.TextFlag.TextWrapAnywhere
+GAP = 4
+
+
+def text_layout(text: str, font: QFont, width: float, align=Qt.AlignmentFlag.AlignLeft) -> tuple[QTextLayout, float, float]:
+    """Lays out plain text (QTextLayout never parses markup) wrapping at words, or anywhere in a long
+    word such as a URL; returns the layout, its height and the widest line."""
+    # QTextLayout breaks lines only at U+2028, not at "\n".
+    layout = QTextLayout(text.replace("\r\n", "\n").replace("\n", "\u2028"), font)
+    option = QTextOption(align)
+    option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+    layout.setTextOption(option)
+    layout.beginLayout()
+    height = widest = 0.0
+    while True:
+        line = layout.createLine()
+        if not line.isValid():
+            break
+        line.setLineWidth(width)
+        line.setPosition(QPointF(0, height))
+        height += line.height()
+        widest = max(widest, line.naturalTextWidth())
+    layout.endLayout()
+    return layout, height, widest
 
 
 class ThreadDelegate(QStyledItemDelegate):
@@ -28,47 +50,40 @@ class ThreadDelegate(QStyledItemDelegate):
         small.setPointSizeF(max(6.0, font.pointSizeF() * 0.85))
         return small
 
-    def _layout(self, option: QStyleOptionViewItem, index) -> tuple[QRect, QRect, int]:
+    def _layouts(self, option: QStyleOptionViewItem, index):
         width = self._bubble_width() - 2 * PAD
-        text = index.data(Qt.ItemDataRole.DisplayRole) or ""
-        text_rect = QFontMetrics(option.font).boundingRect(QRect(0, 0, width, 100000), FLAGS, text)
-        status = index.data(tm.StatusTextRole) or ""
-        status_rect = QFontMetrics(self._small(option.font)).boundingRect(QRect(0, 0, width, 1000), FLAGS, status)
-        inner_w = max(text_rect.width(), status_rect.width())
-        return text_rect, status_rect, inner_w
+        body = text_layout(index.data(Qt.ItemDataRole.DisplayRole) or "", option.font, width)
+        align = Qt.AlignmentFlag.AlignRight if index.data(tm.DirectionRole) == "out" else Qt.AlignmentFlag.AlignLeft
+        status = text_layout(index.data(tm.StatusTextRole) or "", self._small(option.font), width, align)
+        return body, status
 
     def sizeHint(self, option: QStyleOptionViewItem, index) -> QSize:
-        text_rect, status_rect, _ = self._layout(option, index)
-        return QSize(self._bubble_width(), text_rect.height() + status_rect.height() + 2 * PAD + 4 + MARGIN)
+        (_, body_h, _), (_, status_h, _) = self._layouts(option, index)
+        return QSize(self._bubble_width(), int(body_h + status_h + 2 * PAD + GAP + MARGIN + 1))
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        text_rect, status_rect, inner_w = self._layout(option, index)
+        (body, body_h, body_w), (status, status_h, status_w) = self._layouts(option, index)
+        inner_w = max(body_w, status_w)
         outbound = index.data(tm.DirectionRole) == "out"
-        bubble_w = inner_w + 2 * PAD
-        bubble_h = text_rect.height() + status_rect.height() + 2 * PAD + 4
         rect = option.rect
+        bubble_w = inner_w + 2 * PAD
         x = rect.right() - MARGIN - bubble_w if outbound else rect.left() + MARGIN
-        bubble = QRectF(x, rect.top() + MARGIN / 2, bubble_w, bubble_h)
+        bubble = QRectF(x, rect.top() + MARGIN / 2, bubble_w, body_h + status_h + 2 * PAD + GAP)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(OUTBOUND_BUBBLE if outbound else INBOUND_BUBBLE)
         painter.drawRoundedRect(bubble, 10, 10)
 
-        # Plain text only: drawText shows "<b>" as the characters it is.
-        painter.setPen(option.palette.color(QPalette.ColorRole.Text) if not self._is_dark(option) else Qt.GlobalColor.black)
-        painter.setFont(option.font)
-        body = QRect(int(bubble.left()) + PAD, int(bubble.top()) + PAD, inner_w, text_rect.height())
-        painter.drawText(body, FLAGS, index.data(Qt.ItemDataRole.DisplayRole) or "")
-
-        painter.setFont(self._small(option.font))
+        # Bubbles are light in every theme, so their text stays dark even with a dark palette.
+        text_colour = option.palette.color(QPalette.ColorRole.Text)
+        if option.palette.color(QPalette.ColorRole.Base).lightness() < 128:
+            text_colour = QColor("#111111")
+        painter.setPen(text_colour)
+        origin = QPointF(bubble.left() + PAD, bubble.top() + PAD)
+        body.draw(painter, origin)
         painter.setPen(FAILED if index.data(tm.FailedRole) else MUTED)
-        status = QRect(body.left(), body.bottom() + 4, inner_w, status_rect.height())
-        align = Qt.AlignmentFlag.AlignRight if outbound else Qt.AlignmentFlag.AlignLeft
-        painter.drawText(status, FLAGS | align, index.data(tm.StatusTextRole) or "")
+        # Right-aligned lines are placed within the full layout width; shift so they end at the bubble's edge.
+        shift = inner_w - (self._bubble_width() - 2 * PAD) if outbound else 0
+        status.draw(painter, QPointF(origin.x() + shift, origin.y() + body_h + GAP))
         painter.restore()
-
-    @staticmethod
-    def _is_dark(option: QStyleOptionViewItem) -> bool:
-        # Bubbles are light in every theme, so their text stays dark even when the palette is dark.
-        return option.palette.color(QPalette.ColorRole.Base).lightness() < 128
