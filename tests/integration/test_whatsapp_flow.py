@@ -239,3 +239,16 @@ def test_event_stream_announces_new_changes(stack):
                     elif seqs[-1] > cursor:
                         break
     assert seqs[0] >= cursor and seqs[-1] > cursor
+
+
+def test_no_secret_reaches_the_logs(stack):
+    """Runs last in this module: everything above has been logged by the server and the sandbox."""
+    token, _ = sign_in(stack)
+    httpx.get(f"{stack.server_url}/v1/sync", headers={"Authorization": f"Bearer {token}"})
+    httpx.get(f"{stack.server_url}/v1/sync", headers={"Authorization": "Bearer forged-token-value"})
+    log = (stack.data_dir / "children.log").read_text(encoding="utf-8", errors="replace")
+    assert "signed in" in log  # the log is the one the children write
+    secrets = [stack.secrets[k] for k in ("WORKSTATION_META_APP_SECRET", "WORKSTATION_META_VERIFY_TOKEN",
+                                           "WORKSTATION_WHATSAPP_TOKEN")]
+    for secret in secrets + list(stack.passwords.values()) + [token, "forged-token-value"]:
+        assert secret not in log
