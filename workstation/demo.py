@@ -43,6 +43,26 @@ class DemoStack:
     children: list[subprocess.Popen] = field(default_factory=list)
     # Remove data_dir on stop: set when the stack made the folder itself.
     owns_data_dir: bool = False
+    server_args: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def stop_server(self, timeout: float = 10.0) -> None:
+        """Stops the team server only (the sandbox keeps running), as an outage would."""
+        server = self.children[0]
+        server.stdin.close()
+        server.terminate()
+        server.wait(timeout)
+
+    def start_server(self, timeout: float = 30.0) -> None:
+        """Starts the team server again on the same port and database."""
+        port = int(self.server_url.rsplit(":", 1)[1])
+        sock = socket.create_server(("127.0.0.1", port))
+        sock.set_inheritable(True)
+        try:
+            self.children[0] = _spawn(self.server_args, sock, self.env, self.data_dir / "children.log")
+        finally:
+            sock.close()
+        _wait_healthy(self.server_url + "/v1/health", self.children[0], time.monotonic() + timeout)
 
     @property
     def pids(self) -> list[int]:
@@ -105,6 +125,15 @@ def _wait_healthy(url: str, child: subprocess.Popen, deadline: float) -> None:
     raise DemoError(f"{url} did not answer in time")
 
 
+def _spawn(args: list[str], sock: socket.socket, env: dict[str, str], log_path: Path) -> subprocess.Popen:
+    fd = sock.fileno()
+    with open(log_path, "ab") as log_file:
+        return subprocess.Popen(
+            self_command() + args + ["--fd", str(fd), "--exit-with-parent"],
+            pass_fds=(fd,), stdin=subprocess.PIPE, stdout=log_file, stderr=log_file, env=env,
+        )
+
+
 def start_demo_stack(
     *,
     data_dir: Path | None = None,
@@ -112,7 +141,9 @@ def start_demo_stack(
     interval: tuple[float, float] = (4.0, 9.0),
     seed: int | None = None,
     start_timeout: float = 30.0,
+    extra_env: dict[str, str] | None = None,
 ) -> DemoStack:
+    """Starts the team server and the sandbox; `extra_env` tunes them (tests shorten retry delays)."""
     from services.teamserver.admin import add_agent
 
     owns_data_dir = data_dir is None
@@ -135,7 +166,7 @@ def start_demo_stack(
         WORKSTATION_WHATSAPP_PHONE_NUMBER_ID=DEMO_PHONE_NUMBER_ID,
         WORKSTATION_WHATSAPP_API_BASE=sandbox_url,
     )
-    env = {**os.environ, **run_secrets}
+    env = {**os.environ, **(extra_env or {}), **run_secrets}
     stack = DemoStack(
         data_dir=data_dir,
         server_url=server_url,
@@ -145,30 +176,23 @@ def start_demo_stack(
         passwords=passwords,
         secrets=run_secrets,
         owns_data_dir=owns_data_dir,
+        server_args=["server", "--db", db_url],
+        env=env,
     )
-    log_file = open(data_dir / "children.log", "ab")
+    log_path = data_dir / "children.log"
     try:
-        server_fd = server_sock.fileno()
-        stack.children.append(subprocess.Popen(
-            self_command() + ["server", "--db", db_url, "--fd", str(server_fd), "--exit-with-parent"],
-            pass_fds=(server_fd,), stdin=subprocess.PIPE, stdout=log_file, stderr=log_file, env=env,
-        ))
-        sandbox_fd = sandbox_sock.fileno()
-        sandbox_args = ["sandbox", "--server", server_url, "--fd", str(sandbox_fd), "--exit-with-parent",
-                        "--interval", str(interval[0]), str(interval[1])]
+        stack.children.append(_spawn(stack.server_args, server_sock, env, log_path))
+        sandbox_args = ["sandbox", "--server", server_url, "--interval", str(interval[0]), str(interval[1])]
         if seed is not None:
             sandbox_args += ["--seed", str(seed)]
         if not traffic:
             sandbox_args.append("--no-traffic")
-        stack.children.append(subprocess.Popen(
-            self_command() + sandbox_args,
-            pass_fds=(sandbox_fd,), stdin=subprocess.PIPE, stdout=log_file, stderr=log_file, env=env,
-        ))
+        stack.children.append(_spawn(sandbox_args, sandbox_sock, env, log_path))
         deadline = time.monotonic() + start_timeout
         _wait_healthy(server_url + "/v1/health", stack.children[0], deadline)
         _wait_healthy(sandbox_url + "/_sandbox/health", stack.children[1], deadline)
     except BaseException as exc:
-        log_tail = _tail(data_dir / "children.log")
+        log_tail = _tail(log_path)
         stack.stop()
         if isinstance(exc, DemoError):
             raise DemoError(f"{exc}; the children said:\n{log_tail}") from None
@@ -176,7 +200,6 @@ def start_demo_stack(
     finally:
         server_sock.close()
         sandbox_sock.close()
-        log_file.close()
     log.info("demo stack up: server %s, sandbox %s, children %s, data in %s",
              server_url, sandbox_url, stack.pids, data_dir)
     return stack

@@ -41,10 +41,12 @@ def create_app(settings: Settings) -> FastAPI:
                 api_base=settings.whatsapp_api_base,
                 api_version=settings.whatsapp_api_version,
                 client=client,
+                timeout=settings.whatsapp_timeout,
             )
         else:
             log.warning("WhatsApp sending is off: token or phone-number id not configured")
-        dispatcher = Dispatcher(engine, broadcaster, connectors, attempts=settings.send_attempts)
+        dispatcher = Dispatcher(engine, broadcaster, connectors, attempts=settings.send_attempts,
+                                base_delay=settings.send_retry_base, max_delay=settings.send_retry_max)
         app.state.broadcaster = broadcaster
         app.state.dispatcher = dispatcher
         await dispatcher.start()

@@ -17,8 +17,12 @@ class Settings:
     whatsapp_api_version: str = "v21.0"
     max_webhook_bytes: int = 1024 * 1024
     sync_page_max: int = 1000
-    # How many times a retryable provider error is retried before the reply is shown as failed.
-    send_attempts: int = 5
+    # Retryable provider errors (throughput, 5xx, timeouts) are retried with capped exponential backoff
+    # (a provider's Retry-After wins) this many times before the reply is shown as failed.
+    send_attempts: int = 12
+    send_retry_base: float = 0.5
+    send_retry_max: float = 30.0
+    whatsapp_timeout: float = 10.0
 
     @classmethod
     def from_env(cls, *, db_url: str | None = None, env: dict[str, str] | None = None) -> "Settings":
@@ -32,4 +36,8 @@ class Settings:
             whatsapp_phone_number_id=env.get("WORKSTATION_WHATSAPP_PHONE_NUMBER_ID", ""),
             whatsapp_api_base=env.get("WORKSTATION_WHATSAPP_API_BASE", defaults.whatsapp_api_base),
             whatsapp_api_version=env.get("WORKSTATION_WHATSAPP_API_VERSION", defaults.whatsapp_api_version),
+            send_attempts=int(env.get("WORKSTATION_SEND_ATTEMPTS", defaults.send_attempts)),
+            send_retry_base=float(env.get("WORKSTATION_SEND_RETRY_BASE", defaults.send_retry_base)),
+            send_retry_max=float(env.get("WORKSTATION_SEND_RETRY_MAX", defaults.send_retry_max)),
+            whatsapp_timeout=float(env.get("WORKSTATION_WHATSAPP_TIMEOUT", defaults.whatsapp_timeout)),
         )

@@ -25,14 +25,16 @@ class Dispatcher:
         broadcaster: Broadcaster,
         connectors: dict[str, Connector],
         *,
-        attempts: int = 5,
+        attempts: int = 12,
         base_delay: float = 0.5,
+        max_delay: float = 30.0,
     ) -> None:
         self._engine = engine
         self._broadcaster = broadcaster
         self._connectors = connectors
         self._attempts = attempts
         self._base_delay = base_delay
+        self._max_delay = max_delay
         self._loop: asyncio.AbstractEventLoop | None = None
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tasks: set[asyncio.Task] = set()
@@ -114,7 +116,8 @@ class Dispatcher:
                     result = await connector.send(OutboundText(recipient_handle=handle, text=message.text))
                 except ChannelError as exc:
                     if exc.kind == ErrorKind.RETRYABLE and attempt < self._attempts:
-                        delay = exc.retry_after or self._base_delay * 2 ** (attempt - 1)
+                        # The provider's Retry-After wins over our own backoff: never hammer.
+                        delay = exc.retry_after or min(self._base_delay * 2 ** (attempt - 1), self._max_delay)
                         log.warning("send of message %s failed (%s); retry %s in %.1fs", message_id, exc, attempt, delay)
                         await asyncio.sleep(delay)
                         continue
