@@ -8,7 +8,7 @@ from typing import AsyncIterator
 import httpx
 
 from workstation import protocol
-from workstation.errors import AuthError, NetworkError, ServerError
+from workstation.errors import AuthError, ConflictError, NetworkError, ServerError
 
 USER_AGENT = "Workstation-desktop"
 
@@ -52,6 +52,12 @@ class ApiClient:
             raise NetworkError(f"{type(exc).__name__} talking to {self.base_url}") from None
         if response.status_code == 401:
             raise AuthError(_detail(response))
+        if response.status_code == 409:
+            try:
+                conflict = protocol.Conflict.model_validate(response.json())
+            except ValueError:
+                raise ServerError(409, _detail(response)) from None
+            raise ConflictError(conflict.detail, conflict.changed_by)
         if response.status_code >= 400:
             raise ServerError(response.status_code, _detail(response))
         return response
@@ -82,8 +88,24 @@ class ApiClient:
         )
         return protocol.MessagePublic.model_validate(response.json())
 
-    async def events(self) -> AsyncIterator[int]:
-        """Yields the sequence announced by each `change` event until the stream ends."""
+    async def post_note(self, conversation_id: int, text: str, op_id: str) -> protocol.NotePublic:
+        response = await self._request(
+            "POST", f"/v1/conversations/{conversation_id}/notes",
+            json=protocol.NoteCreate(text=text).model_dump(),
+            headers={protocol.IDEMPOTENCY_HEADER: op_id},
+        )
+        return protocol.NotePublic.model_validate(response.json())
+
+    async def update_conversation(self, conversation_id: int, update: protocol.ConversationUpdate,
+                                  op_id: str) -> protocol.ConversationPublic:
+        response = await self._request(
+            "PATCH", f"/v1/conversations/{conversation_id}", json=update.model_dump(mode="json"),
+            headers={protocol.IDEMPOTENCY_HEADER: op_id},
+        )
+        return protocol.ConversationPublic.model_validate(response.json())
+
+    async def events(self) -> AsyncIterator[protocol.EventPoke]:
+        """Yields each `change` event (newest sequence and database epoch) until the stream ends."""
         try:
             async with self._http.stream(
                 "GET", "/v1/events", headers={**self._auth(), "Accept": "text/event-stream"},
@@ -97,7 +119,10 @@ class ApiClient:
                 async for line in response.aiter_lines():
                     if line == "":
                         if event == "change" and data:
-                            yield protocol.EventPoke.model_validate_json(data).seq
+                            try:
+                                yield protocol.EventPoke.model_validate_json(data)
+                            except ValueError:
+                                raise ServerError(502, "malformed event") from None
                         event, data = "message", ""
                     elif line.startswith(":"):
                         continue

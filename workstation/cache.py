@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import threading
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -80,8 +80,10 @@ class CConversation(CacheModel, table=True):
     last_message_preview: str = ""
     last_message_direction: str | None = None
     version: int = 1
-    # Local only: the agent has seen everything up to this moment.
-    read_upto: datetime | None = _ts()
+    inbound_count: int = 0
+    updated_by_agent_id: int | None = None
+    # Local only: how many customer messages the agent had seen when last looking at it.
+    read_count: int = 0
 
 
 class CMessage(CacheModel, table=True):
@@ -101,13 +103,24 @@ class CMessage(CacheModel, table=True):
     created_at: datetime = _ts(nullable=False)
 
 
+class CNote(CacheModel, table=True):
+    __tablename__ = "note"
+    local_id: int | None = Field(default=None, primary_key=True)
+    server_id: int | None = Field(default=None, unique=True)
+    op_id: str | None = Field(default=None, unique=True)
+    conversation_id: int = Field(index=True)
+    author_agent_id: int | None = None
+    text: str
+    created_at: datetime = _ts(nullable=False)
+
+
 class COutbox(CacheModel, table=True):
     """Agent writes committed here first; the sender loop posts them with the op id as Idempotency-Key."""
 
     __tablename__ = "outbox"
     op_id: str = Field(primary_key=True)
     seq: int = Field(index=True)
-    kind: str
+    kind: str  # reply, note, update (status and/or assignment)
     conversation_id: int
     payload: str
     state: str = "queued"  # queued, failed (done ops are deleted)
@@ -137,14 +150,31 @@ class FeedRow:
 @dataclass(frozen=True)
 class ThreadRow:
     key: str
-    direction: str
+    direction: str  # in, out, note (internal), event (a status/assignment change waiting in the outbox)
     text: str
     created_at: datetime
     delivery_state: str
     error_kind: str | None
     error_title: str | None
-    op_state: str | None  # queued / failed while the reply is still in the outbox
+    op_state: str | None  # queued / failed while the write is still in the outbox
     op_error: str | None
+    op_id: str | None = None
+    author: str | None = None  # the agent who wrote an outbound message or a note
+    event: dict | None = None  # for direction "event": the requested change
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    conversation_id: int
+    channel: str
+    customer_name: str
+    snippet: str  # plain text; matches are wrapped in HIGHLIGHT_START / HIGHLIGHT_END
+    at: datetime | None
+    matched: str  # "customer" or "message"
+
+
+# Private-use characters mark highlights inside snippets; they are removed from cached text beforehand.
+HIGHLIGHT_START, HIGHLIGHT_END = "\ue000", "\ue001"
 
 
 @dataclass(frozen=True)
@@ -174,6 +204,37 @@ class ChangeSet:
         return bool(self.conversation_ids or self.customer_ids or self.reset)
 
 
+_STRIP_MARKERS = {ord(HIGHLIGHT_START): None, ord(HIGHLIGHT_END): None}
+
+_FTS_DDL = (
+    # External-content index over message text: the text is stored once, in `message`.
+    "CREATE VIRTUAL TABLE IF NOT EXISTS message_fts USING fts5(text, content='message', "
+    "content_rowid='local_id', tokenize='unicode61 remove_diacritics 2')",
+    "CREATE TRIGGER IF NOT EXISTS message_fts_ai AFTER INSERT ON message BEGIN "
+    "INSERT INTO message_fts(rowid, text) VALUES (new.local_id, new.text); END",
+    "CREATE TRIGGER IF NOT EXISTS message_fts_ad AFTER DELETE ON message BEGIN "
+    "INSERT INTO message_fts(message_fts, rowid, text) VALUES ('delete', old.local_id, old.text); END",
+    "CREATE TRIGGER IF NOT EXISTS message_fts_au AFTER UPDATE OF text ON message WHEN old.text IS NOT new.text "
+    "BEGIN INSERT INTO message_fts(message_fts, rowid, text) VALUES ('delete', old.local_id, old.text); "
+    "INSERT INTO message_fts(rowid, text) VALUES (new.local_id, new.text); END",
+    # One row per customer (rowid = customer id): name, handles and identity names.
+    "CREATE VIRTUAL TABLE IF NOT EXISTS people_fts USING fts5(text, tokenize='unicode61 remove_diacritics 2')",
+)
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def fts_query(text: str) -> str | None:
+    """Turns what the agent typed into a safe FTS5 query: every word must match, the last one as a
+    prefix. Words are quoted, so FTS syntax in the input (quotes, *, NEAR, -, AND, :) is just text."""
+    words = _WORD.findall(text)
+    if not words:
+        return None
+    quoted = ['"' + w.replace('"', '""') + '"' for w in words]
+    quoted[-1] += "*"
+    return " ".join(quoted)
+
+
 class Cache:
     """All methods are blocking; the app calls them on one database worker thread."""
 
@@ -191,7 +252,9 @@ class Cache:
             cur.close()
 
         CacheModel.metadata.create_all(self.engine)
-        self._lock = threading.Lock()
+        with self.engine.begin() as c:
+            for ddl in _FTS_DDL:
+                c.exec_driver_sql(ddl)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -205,6 +268,9 @@ class Cache:
     def cursor(self) -> int:
         return int(self.get_value("cursor", "0"))
 
+    def epoch(self) -> str:
+        return self.get_value("epoch", "") or ""
+
     @staticmethod
     def _set_value(conn, key: str, value: str) -> None:
         stmt = sqlite_insert(CKeyValue).values(key=key, value=value)
@@ -214,27 +280,41 @@ class Cache:
         """Applies one sync page and its cursor in a single transaction."""
         cs = ChangeSet()
         with self.engine.begin() as c:
+            stored_epoch = c.execute(sa.select(CKeyValue.value).where(CKeyValue.key == "epoch")).scalar()
+            if page.epoch and stored_epoch and page.epoch != stored_epoch:
+                # Another database answers (restored, replaced): our cursor and ids mean nothing there.
+                # Unsent writes name conversations of the old database, so they must not go out blindly.
+                c.execute(sa.update(COutbox).where(COutbox.state == "queued").values(
+                    state="failed", last_error="the team server's database changed; check before resending"))
+                self._set_value(c, "epoch", page.epoch)
+                page = protocol.SyncPage(next_after=0, has_more=True, reset=True)
+            elif page.epoch and not stored_epoch:
+                self._set_value(c, "epoch", page.epoch)
             if page.reset:
-                for table in (CMessage, CConversation, CIdentity, CCustomer, CAgent):
+                for table in (CMessage, CNote, CConversation, CIdentity, CCustomer, CAgent):
                     stmt = sa.delete(table)
-                    if table is CMessage:
-                        # Replies still waiting in the outbox keep their local rows.
-                        stmt = stmt.where(CMessage.op_id.is_(None) | CMessage.server_id.is_not(None))
+                    if table in (CMessage, CNote):
+                        # Writes still waiting in the outbox keep their local rows.
+                        stmt = stmt.where(table.op_id.is_(None) | table.server_id.is_not(None))
                     c.execute(stmt)
+                c.exec_driver_sql("DELETE FROM people_fts")
                 self._set_value(c, "cursor", "0")
                 cs.reset = True
                 return cs
             self._upsert(c, CAgent, [a.model_dump() for a in page.agents])
             self._upsert(c, CCustomer, [x.model_dump() for x in page.customers])
             self._upsert(c, CIdentity, [x.model_dump() for x in page.identities])
-            conv_rows = [x.model_dump() for x in page.conversations]
-            self._upsert(c, CConversation, conv_rows, keep=("read_upto",))
-            for m in page.messages:
-                self._apply_message(c, m)
-                if m.direction == "in":
-                    cs.new_inbound += 1
+            self._upsert(c, CConversation, [x.model_dump() for x in page.conversations], keep=("read_count",))
+            self._apply_messages(c, page.messages)
+            for note in page.notes:
+                self._apply_note(c, note)
             cs.customer_ids = {x.id for x in page.customers} | {x.customer_id for x in page.identities}
-            cs.conversation_ids = {x.id for x in page.conversations} | {m.conversation_id for m in page.messages}
+            self._index_people(c, cs.customer_ids)
+            cs.conversation_ids = (
+                {x.id for x in page.conversations} | {m.conversation_id for m in page.messages}
+                | {n.conversation_id for n in page.notes}
+            )
+            cs.new_inbound = sum(1 for m in page.messages if m.direction == "in")
             self._set_value(c, "cursor", str(page.next_after))
         return cs
 
@@ -248,12 +328,44 @@ class Cache:
         conn.execute(stmt, rows)
 
     @staticmethod
-    def _apply_message(conn, m: protocol.MessagePublic) -> None:
-        values = dict(
-            server_id=m.id, conversation_id=m.conversation_id, direction=m.direction,
-            author_agent_id=m.author_agent_id, text=m.text, kind=m.kind, delivery_state=m.delivery_state,
-            error_kind=m.error_kind, error_code=m.error_code, error_title=m.error_title, created_at=m.created_at,
+    def _index_people(conn, customer_ids: set[int]) -> None:
+        if not customer_ids:
+            return
+        ids = ",".join(str(int(i)) for i in customer_ids)
+        conn.exec_driver_sql(f"DELETE FROM people_fts WHERE rowid IN ({ids})")
+        conn.exec_driver_sql(
+            "INSERT INTO people_fts(rowid, text) SELECT c.id, c.display_name || ' ' || "
+            "coalesce(group_concat(i.handle || ' ' || i.display_name, ' '), '') "
+            f"FROM customer c LEFT JOIN identity i ON i.customer_id = c.id WHERE c.id IN ({ids}) GROUP BY c.id"
         )
+
+    @staticmethod
+    def _message_values(m: protocol.MessagePublic) -> dict:
+        return dict(
+            server_id=m.id, conversation_id=m.conversation_id, direction=m.direction,
+            author_agent_id=m.author_agent_id, text=m.text.translate(_STRIP_MARKERS), kind=m.kind,
+            delivery_state=m.delivery_state, error_kind=m.error_kind, error_code=m.error_code,
+            error_title=m.error_title, created_at=m.created_at,
+        )
+
+    @classmethod
+    def _apply_messages(cls, conn, messages: list[protocol.MessagePublic]) -> None:
+        # Our own replies (with an op id) may replace a local row; everything else is one bulk upsert.
+        own = [m for m in messages if m.client_op_id]
+        rows = [cls._message_values(m) for m in messages if not m.client_op_id]
+        if rows:
+            stmt = sqlite_insert(CMessage)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["server_id"],
+                set_={k: stmt.excluded[k] for k in rows[0] if k != "server_id"},
+            )
+            conn.execute(stmt, rows)
+        for m in own:
+            cls._apply_message(conn, m)
+
+    @classmethod
+    def _apply_message(cls, conn, m: protocol.MessagePublic) -> None:
+        values = cls._message_values(m)
         updated = conn.execute(sa.update(CMessage).where(CMessage.server_id == m.id).values(**values)).rowcount
         if updated:
             return
@@ -266,17 +378,24 @@ class Cache:
                 return
         conn.execute(sa.insert(CMessage).values(op_id=m.client_op_id, **values))
 
-    def apply_message(self, m: protocol.MessagePublic) -> ChangeSet:
-        with self.engine.begin() as c:
-            self._apply_message(c, m)
-        return ChangeSet(conversation_ids={m.conversation_id})
+    @staticmethod
+    def _apply_note(conn, n: protocol.NotePublic) -> None:
+        values = dict(server_id=n.id, conversation_id=n.conversation_id, author_agent_id=n.author_agent_id,
+                      text=n.text, created_at=n.created_at)
+        if conn.execute(sa.update(CNote).where(CNote.server_id == n.id).values(**values)).rowcount:
+            return
+        if n.client_op_id and conn.execute(
+            sa.update(CNote).where(CNote.op_id == n.client_op_id).values(**values)
+        ).rowcount:
+            return
+        conn.execute(sa.insert(CNote).values(op_id=n.client_op_id, **values))
 
     # -- reads for the views ----------------------------------------------------------------------
     def feed(self, *, limit: int = 1000) -> list[FeedRow]:
         conv, cust = CConversation, CCustomer
         stmt = (
             sa.select(conv.id, conv.channel, cust.display_name, conv.last_message_preview, conv.last_message_at,
-                      conv.last_message_direction, conv.status, conv.read_upto)
+                      conv.last_message_direction, conv.status, conv.inbound_count > conv.read_count)
             .join(cust, cust.id == conv.customer_id)
             .order_by(conv.last_message_at.desc().nulls_last(), conv.id.desc())
             .limit(limit)
@@ -287,30 +406,65 @@ class Cache:
             FeedRow(
                 conversation_id=r[0], channel=r[1], customer_name=r[2], preview=r[3], last_message_at=r[4],
                 last_direction=r[5], status=r[6],
-                unread=r[5] == "in" and (r[7] is None or (r[4] is not None and r[4] > r[7])),
+                unread=bool(r[7]),
             )
             for r in rows
         ]
 
-    def thread(self, conversation_id: int) -> list[ThreadRow]:
-        m, o = CMessage, COutbox
-        stmt = (
-            sa.select(m.local_id, m.server_id, m.direction, m.text, m.created_at, m.delivery_state, m.error_kind,
-                      m.error_title, o.state, o.last_error)
-            .outerjoin(o, o.op_id == m.op_id)
-            .where(m.conversation_id == conversation_id)
-            .order_by(m.created_at, m.local_id)
-        )
+    def conversation(self, conversation_id: int) -> CConversation | None:
         with self.engine.connect() as c:
-            rows = c.execute(stmt).all()
-        return [
+            row = c.execute(sa.select(CConversation).where(CConversation.id == conversation_id)).first()
+        return CConversation(**row._mapping) if row else None
+
+    def thread(self, conversation_id: int) -> list[ThreadRow]:
+        """Messages, internal notes and pending changes of one conversation, oldest first."""
+        m, o, n, a = CMessage, COutbox, CNote, CAgent
+        with self.engine.connect() as c:
+            messages = c.execute(
+                sa.select(m.local_id, m.server_id, m.direction, m.text, m.created_at, m.delivery_state,
+                          m.error_kind, m.error_title, o.state, o.last_error, m.op_id, a.name)
+                .outerjoin(o, o.op_id == m.op_id)
+                .outerjoin(a, a.id == m.author_agent_id)
+                .where(m.conversation_id == conversation_id)
+            ).all()
+            notes = c.execute(
+                sa.select(n.local_id, n.server_id, n.text, n.created_at, o.state, o.last_error, n.op_id, a.name)
+                .outerjoin(o, o.op_id == n.op_id)
+                .outerjoin(a, a.id == n.author_agent_id)
+                .where(n.conversation_id == conversation_id)
+            ).all()
+            events = c.execute(
+                sa.select(o.op_id, o.payload, o.created_at, o.state, o.last_error)
+                .where(o.conversation_id == conversation_id, o.kind == "update")
+            ).all()
+        rows = [
             ThreadRow(
                 key=f"s{r[1]}" if r[1] is not None else f"l{r[0]}", direction=r[2], text=r[3], created_at=r[4],
                 delivery_state=r[5], error_kind=r[6], error_title=r[7],
                 op_state=r[8] if r[1] is None else None, op_error=r[9] if r[1] is None else None,
+                op_id=r[10] if r[1] is None else None, author=r[11],
             )
-            for r in rows
+            for r in messages
         ]
+        rows += [
+            ThreadRow(
+                key=f"n{r[1]}" if r[1] is not None else f"nl{r[0]}", direction="note", text=r[2], created_at=r[3],
+                delivery_state="sent" if r[1] is not None else "pending", error_kind=None, error_title=None,
+                op_state=r[4] if r[1] is None else None, op_error=r[5] if r[1] is None else None,
+                op_id=r[6] if r[1] is None else None, author=r[7],
+            )
+            for r in notes
+        ]
+        rows += [
+            ThreadRow(
+                key=f"e{r[0]}", direction="event", text="", created_at=r[2], delivery_state="pending",
+                error_kind=None, error_title=None, op_state=r[3], op_error=r[4], op_id=r[0],
+                event=json.loads(r[1]),
+            )
+            for r in events
+        ]
+        rows.sort(key=lambda r: (r.created_at, r.key))
+        return rows
 
     def customer_card(self, conversation_id: int) -> CustomerCard | None:
         with self.engine.connect() as c:
@@ -337,27 +491,106 @@ class Cache:
             row = c.execute(sa.select(CAgent).where(CAgent.id == agent_id)).first()
         return CAgent(**row._mapping) if row else None
 
+    def agents(self) -> list[CAgent]:
+        with self.engine.connect() as c:
+            return [CAgent(**r._mapping) for r in c.execute(sa.select(CAgent).order_by(CAgent.name)).all()]
+
     def mark_read(self, conversation_id: int) -> ChangeSet:
         with self.engine.begin() as c:
             c.execute(sa.update(CConversation).where(CConversation.id == conversation_id)
-                      .values(read_upto=CConversation.last_message_at))
+                      .values(read_count=CConversation.inbound_count))
         return ChangeSet(conversation_ids={conversation_id})
 
+    # -- search -----------------------------------------------------------------------------------
+    def search(self, text: str, *, limit: int = 50) -> list[SearchHit]:
+        """Conversations matching the text: customers by name or handle first, then messages, newest
+        first, one hit per conversation."""
+        query = fts_query(text)
+        if query is None:
+            return []
+        hits: list[SearchHit] = []
+        seen: set[int] = set()
+        with self.engine.connect() as c:
+            people = c.exec_driver_sql(
+                "SELECT conv.id, conv.channel, cust.display_name, conv.last_message_at, "
+                "highlight(people_fts, 0, ?, ?) FROM people_fts "
+                "JOIN customer cust ON cust.id = people_fts.rowid "
+                "JOIN conversation conv ON conv.customer_id = cust.id "
+                "WHERE people_fts MATCH ? ORDER BY conv.last_message_at DESC LIMIT ?",
+                (HIGHLIGHT_START, HIGHLIGHT_END, query, limit),
+            ).all()
+            for conv_id, channel, name, at, highlighted in people:
+                if conv_id not in seen:
+                    seen.add(conv_id)
+                    hits.append(SearchHit(conv_id, channel, name, highlighted, at, "customer"))
+            # Newest first by rowid: ranking every hit of a common word would cost hundreds of ms.
+            messages = c.exec_driver_sql(
+                "SELECT m.conversation_id, conv.channel, cust.display_name, m.created_at, "
+                "snippet(message_fts, 0, ?, ?, '…', 12) FROM message_fts "
+                "JOIN message m ON m.local_id = message_fts.rowid "
+                "JOIN conversation conv ON conv.id = m.conversation_id "
+                "JOIN customer cust ON cust.id = conv.customer_id "
+                "WHERE message_fts MATCH ? ORDER BY message_fts.rowid DESC LIMIT ?",
+                (HIGHLIGHT_START, HIGHLIGHT_END, query, limit * 4),
+            ).all()
+            for conv_id, channel, name, at, snippet in messages:
+                if conv_id not in seen and len(hits) < limit:
+                    seen.add(conv_id)
+                    hits.append(SearchHit(conv_id, channel, name, snippet, at, "message"))
+        return hits
+
     # -- outbox -----------------------------------------------------------------------------------
+    def _enqueue(self, conn, kind: str, conversation_id: int, payload: dict, now: datetime) -> str:
+        op_id = str(uuid.uuid4())
+        seq = (conn.execute(sa.select(sa.func.max(COutbox.seq))).scalar() or 0) + 1
+        conn.execute(sa.insert(COutbox).values(
+            op_id=op_id, seq=seq, kind=kind, conversation_id=conversation_id,
+            payload=json.dumps(payload), state="queued", created_at=now,
+        ))
+        return op_id
+
     def enqueue_reply(self, conversation_id: int, text: str) -> tuple[str, ChangeSet]:
         """Commits a reply locally (outbox op + a pending message row) before anything is sent."""
-        op_id = str(uuid.uuid4())
         now = utcnow()
         with self.engine.begin() as c:
-            seq = (c.execute(sa.select(sa.func.max(COutbox.seq))).scalar() or 0) + 1
-            c.execute(sa.insert(COutbox).values(
-                op_id=op_id, seq=seq, kind="reply", conversation_id=conversation_id,
-                payload=json.dumps({"text": text}), state="queued", created_at=now,
-            ))
+            op_id = self._enqueue(c, "reply", conversation_id, {"text": text}, now)
             c.execute(sa.insert(CMessage).values(
                 op_id=op_id, conversation_id=conversation_id, direction="out", text=text,
                 delivery_state="pending", created_at=now,
             ))
+        return op_id, ChangeSet(conversation_ids={conversation_id})
+
+    def enqueue_note(self, conversation_id: int, text: str, author_agent_id: int) -> tuple[str, ChangeSet]:
+        now = utcnow()
+        with self.engine.begin() as c:
+            op_id = self._enqueue(c, "note", conversation_id, {"text": text}, now)
+            c.execute(sa.insert(CNote).values(op_id=op_id, conversation_id=conversation_id,
+                                              author_agent_id=author_agent_id, text=text, created_at=now))
+        return op_id, ChangeSet(conversation_ids={conversation_id})
+
+    def enqueue_update(self, conversation_id: int, *, status: str | None = None,
+                       assignee: tuple[bool, int | None] = (False, None)) -> tuple[str, ChangeSet]:
+        """Queues a status and/or assignment change and shows it at once; the previous values are kept
+        in the op so a refused or discarded change can be undone locally."""
+        set_assignee, assignee_id = assignee
+        now = utcnow()
+        with self.engine.begin() as c:
+            current = c.execute(sa.select(CConversation.status, CConversation.assignee_id, CConversation.version)
+                                .where(CConversation.id == conversation_id)).first()
+            if current is None:
+                raise KeyError(f"conversation {conversation_id} is not in the cache")
+            payload = {
+                "status": status, "set_assignee": set_assignee, "assignee_id": assignee_id,
+                "expected_version": current[2], "previous": {"status": current[0], "assignee_id": current[1]},
+            }
+            op_id = self._enqueue(c, "update", conversation_id, payload, now)
+            values = {}
+            if status is not None:
+                values["status"] = status
+            if set_assignee:
+                values["assignee_id"] = assignee_id
+            if values:
+                c.execute(sa.update(CConversation).where(CConversation.id == conversation_id).values(**values))
         return op_id, ChangeSet(conversation_ids={conversation_id})
 
     def next_op(self) -> COutbox | None:
@@ -370,19 +603,95 @@ class Cache:
             return c.execute(sa.select(sa.func.count()).select_from(COutbox)
                              .where(COutbox.state == "queued")).scalar_one()
 
+    def failed_ops(self) -> int:
+        with self.engine.connect() as c:
+            return c.execute(sa.select(sa.func.count()).select_from(COutbox)
+                             .where(COutbox.state == "failed")).scalar_one()
+
     def op_attempted(self, op_id: str, error: str | None) -> None:
         with self.engine.begin() as c:
             c.execute(sa.update(COutbox).where(COutbox.op_id == op_id)
                       .values(attempts=COutbox.attempts + 1, last_error=error))
 
-    def op_done(self, op_id: str, message: protocol.MessagePublic) -> ChangeSet:
+    def op_done(self, op_id: str, result) -> ChangeSet:
+        """Removes a sent op and applies the server's answer (message, note or conversation)."""
+        # The answer may be older than what sync already applied (an idempotent replay always is):
+        # it only re-keys our local row, and never overwrites a row the server already sent.
         with self.engine.begin() as c:
             c.execute(sa.delete(COutbox).where(COutbox.op_id == op_id))
-            self._apply_message(c, message)
-        return ChangeSet(conversation_ids={message.conversation_id})
+            if isinstance(result, protocol.MessagePublic):
+                if c.execute(sa.select(CMessage.local_id).where(CMessage.server_id == result.id)).first() is None:
+                    self._apply_message(c, result)
+            elif isinstance(result, protocol.NotePublic):
+                if c.execute(sa.select(CNote.local_id).where(CNote.server_id == result.id)).first() is None:
+                    self._apply_note(c, result)
+            elif isinstance(result, protocol.ConversationPublic):
+                version = c.execute(sa.select(CConversation.version)
+                                    .where(CConversation.id == result.id)).scalar()
+                if version is None or result.version >= version:
+                    self._upsert(c, CConversation, [result.model_dump()], keep=("read_count",))
+        return ChangeSet(conversation_ids={result.conversation_id if hasattr(result, "conversation_id") else result.id})
+
+    def _undo_update(self, conn, op: COutbox) -> None:
+        payload = json.loads(op.payload)
+        previous = payload.get("previous") or {}
+        values = {}
+        if payload.get("status") is not None:
+            values["status"] = previous.get("status")
+        if payload.get("set_assignee"):
+            values["assignee_id"] = previous.get("assignee_id")
+        if values:
+            conn.execute(sa.update(CConversation).where(CConversation.id == op.conversation_id).values(**values))
+
+    def _get_op(self, conn, op_id: str) -> COutbox | None:
+        row = conn.execute(sa.select(COutbox).where(COutbox.op_id == op_id)).first()
+        return COutbox(**row._mapping) if row else None
 
     def op_failed(self, op_id: str, reason: str) -> ChangeSet:
+        """Keeps the op, visibly failed with its reason, until the agent retries or discards it."""
         with self.engine.begin() as c:
+            op = self._get_op(c, op_id)
+            if op is None:
+                return ChangeSet()
             c.execute(sa.update(COutbox).where(COutbox.op_id == op_id).values(state="failed", last_error=reason))
-            conv = c.execute(sa.select(COutbox.conversation_id).where(COutbox.op_id == op_id)).scalar()
-        return ChangeSet(conversation_ids={conv} if conv else set())
+            if op.kind == "update":
+                self._undo_update(c, op)
+        return ChangeSet(conversation_ids={op.conversation_id})
+
+    def retry_op(self, op_id: str) -> ChangeSet:
+        with self.engine.begin() as c:
+            op = self._get_op(c, op_id)
+            if op is None or op.state != "failed":
+                return ChangeSet()
+            values = {"state": "queued", "last_error": None, "attempts": 0}
+            if op.kind == "update":
+                # Retry against the conversation as it is now, and show the change again at once.
+                payload = json.loads(op.payload)
+                current = c.execute(sa.select(CConversation.status, CConversation.assignee_id, CConversation.version)
+                                    .where(CConversation.id == op.conversation_id)).first()
+                if current is not None:
+                    payload["expected_version"] = current[2]
+                    payload["previous"] = {"status": current[0], "assignee_id": current[1]}
+                    redo = {}
+                    if payload.get("status") is not None:
+                        redo["status"] = payload["status"]
+                    if payload.get("set_assignee"):
+                        redo["assignee_id"] = payload.get("assignee_id")
+                    if redo:
+                        c.execute(sa.update(CConversation).where(CConversation.id == op.conversation_id).values(**redo))
+                values["payload"] = json.dumps(payload)
+            c.execute(sa.update(COutbox).where(COutbox.op_id == op_id).values(**values))
+        return ChangeSet(conversation_ids={op.conversation_id})
+
+    def discard_op(self, op_id: str) -> ChangeSet:
+        """Drops an unsent write and its local trace; only the agent's explicit choice calls this."""
+        with self.engine.begin() as c:
+            op = self._get_op(c, op_id)
+            if op is None:
+                return ChangeSet()
+            c.execute(sa.delete(COutbox).where(COutbox.op_id == op_id))
+            c.execute(sa.delete(CMessage).where(CMessage.op_id == op_id, CMessage.server_id.is_(None)))
+            c.execute(sa.delete(CNote).where(CNote.op_id == op_id, CNote.server_id.is_(None)))
+            if op.kind == "update" and op.state != "failed":
+                self._undo_update(c, op)
+        return ChangeSet(conversation_ids={op.conversation_id})

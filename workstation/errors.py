@@ -26,3 +26,11 @@ class ServerError(WorkstationError):
     @property
     def retryable(self) -> bool:
         return self.status_code >= 500 or self.status_code in (408, 425, 429)
+
+
+class ConflictError(ServerError):
+    """A status or assignment write was refused: someone changed the conversation first."""
+
+    def __init__(self, detail: str, changed_by: str | None) -> None:
+        super().__init__(409, detail)
+        self.changed_by = changed_by

@@ -62,6 +62,10 @@ class ConversationPublic(BaseModel):
     last_message_preview: str
     last_message_direction: Direction | None
     version: int
+    # How many customer messages the conversation has: unread marks compare counts, not clocks.
+    inbound_count: int = 0
+    # Who last changed status or assignment (shown when a stale write of ours is refused).
+    updated_by_agent_id: int | None = None
 
 
 class MessagePublic(BaseModel):
@@ -80,6 +84,17 @@ class MessagePublic(BaseModel):
     client_op_id: str | None
 
 
+class NotePublic(BaseModel):
+    """An internal note on a conversation: seen by the team, never sent to the customer."""
+
+    id: int
+    conversation_id: int
+    author_agent_id: int | None
+    text: str
+    created_at: datetime
+    client_op_id: str | None
+
+
 class SyncPage(BaseModel):
     """Current state of every entity changed after the cursor; apply in field order, in one transaction."""
 
@@ -88,17 +103,45 @@ class SyncPage(BaseModel):
     identities: list[IdentityPublic] = []
     conversations: list[ConversationPublic] = []
     messages: list[MessagePublic] = []
+    notes: list[NotePublic] = []
     next_after: int
+    # The newest sequence on the server when the page was read (for progress during a long sync).
+    newest: int = 0
     has_more: bool
     # True when the cursor is older than the change log keeps: drop the cache and pull from 0.
     reset: bool = False
+    # Identifies the server's database; a different epoch means the cursor belongs to another database.
+    epoch: str = ""
 
 
 class ReplyCreate(BaseModel):
     text: str = Field(min_length=1, max_length=MAX_REPLY_CHARS)
 
 
+class NoteCreate(BaseModel):
+    text: str = Field(min_length=1, max_length=MAX_REPLY_CHARS)
+
+
+class ConversationUpdate(BaseModel):
+    """Status and/or assignment; refused with 409 when `expected_version` is not the current version."""
+
+    status: ConversationStatus | None = None
+    assignee_id: int | None = None
+    # assignee_id is applied only when this is true, so "unassign" (None) can be told from "unchanged".
+    set_assignee: bool = False
+    expected_version: int
+
+
+class Conflict(BaseModel):
+    """Body of a 409: the conversation as it is now, and who changed it."""
+
+    detail: str
+    conversation: ConversationPublic
+    changed_by: str | None
+
+
 class EventPoke(BaseModel):
     """Payload of a server-sent `change` event: the newest sequence in the change log."""
 
     seq: int
+    epoch: str = ""

@@ -10,7 +10,8 @@ from typing import Any, Callable
 
 from workstation.api import ApiClient
 from workstation.cache import Cache, ChangeSet
-from workstation.errors import AuthError, NetworkError, ServerError
+from workstation import protocol
+from workstation.errors import AuthError, ConflictError, NetworkError, ServerError
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +43,15 @@ class SyncEngine:
         *,
         on_change: Callable[[ChangeSet], None] = lambda cs: None,
         on_state: Callable[[str, int], None] = lambda state, queued: None,
-        page_size: int = 500,
+        on_progress: Callable[[int, int], None] = lambda done, total: None,
+        page_size: int = 1000,
         max_backoff: float = 15.0,
     ) -> None:
         self.api = api
         self.db = db
         self._on_change = on_change
         self._on_state = on_state
+        self._on_progress = on_progress
         self._page_size = page_size
         self._max_backoff = max_backoff
         self.state = CONNECTING
@@ -88,13 +91,19 @@ class SyncEngine:
         """Pulls every page after the stored cursor; each page is applied with its cursor atomically."""
         total = ChangeSet()
         async with self._pull_lock:
+            start = await self.db.run(self.db.cache.cursor)
             while True:
                 after = await self.db.run(self.db.cache.cursor)
                 page = await self.api.sync(after, self._page_size)
                 cs = await self.db.run(self.db.cache.apply_page, page)
                 total.merge(cs)
+                if page.reset:
+                    start = 0
                 if cs:
                     self._on_change(cs)
+                # Progress only for pulls of more than one page (an initial sync, a long absence).
+                if page.has_more or after > start:
+                    self._on_progress(page.next_after - start, max(page.newest - start, 1))
                 if not page.has_more and not page.reset:
                     break
         return total
@@ -123,12 +132,13 @@ class SyncEngine:
         backoff = 0.5
         while True:
             try:
-                async for seq in self.api.events():
+                async for poke in self.api.events():
                     if self.state != ONLINE:
                         await self._set_state(ONLINE)
                         self._outbox_wake.set()
                     backoff = 0.5
-                    if seq > await self.db.run(self.db.cache.cursor):
+                    known_epoch = await self.db.run(self.db.cache.epoch)
+                    if poke.seq > await self.db.run(self.db.cache.cursor) or (poke.epoch and poke.epoch != known_epoch):
                         self._pull_wanted.set()
                 raise NetworkError("event stream ended")
             except AuthError:
@@ -141,14 +151,50 @@ class SyncEngine:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self._max_backoff)
 
-    # -- writing ------------------------------------------------------------------------------------
-    async def send_reply(self, conversation_id: int, text: str) -> str:
-        """Commits the reply to the local outbox (shown at once as pending) and wakes the sender."""
-        op_id, cs = await self.db.run(self.db.cache.enqueue_reply, conversation_id, text)
+    # -- writing ----------------------------------------------------------------------------------
+    async def _queued(self, enqueue: Callable[..., tuple[str, ChangeSet]], *args: Any) -> str:
+        """Commits a write to the local outbox (shown at once as pending) and wakes the sender."""
+        op_id, cs = await self.db.run(enqueue, *args)
         self._on_change(cs)
         self._outbox_wake.set()
         await self._set_state(self.state)
         return op_id
+
+    async def send_reply(self, conversation_id: int, text: str) -> str:
+        return await self._queued(self.db.cache.enqueue_reply, conversation_id, text)
+
+    async def add_note(self, conversation_id: int, text: str, author_agent_id: int) -> str:
+        return await self._queued(self.db.cache.enqueue_note, conversation_id, text, author_agent_id)
+
+    async def update_conversation(self, conversation_id: int, *, status: str | None = None,
+                                  assignee: tuple[bool, int | None] = (False, None)) -> str:
+        def enqueue() -> tuple[str, ChangeSet]:
+            return self.db.cache.enqueue_update(conversation_id, status=status, assignee=assignee)
+
+        return await self._queued(enqueue)
+
+    async def retry(self, op_id: str) -> None:
+        await self._queued(lambda: (op_id, self.db.cache.retry_op(op_id)))
+
+    async def discard(self, op_id: str) -> None:
+        cs = await self.db.run(self.db.cache.discard_op, op_id)
+        self._on_change(cs)
+        await self._set_state(self.state)
+        self.request_pull()  # the server's state replaces whatever the discarded write showed
+
+    async def _post(self, op) -> Any:
+        payload = json.loads(op.payload)
+        if op.kind == "reply":
+            return await self.api.post_reply(op.conversation_id, payload["text"], op.op_id)
+        if op.kind == "note":
+            return await self.api.post_note(op.conversation_id, payload["text"], op.op_id)
+        if op.kind == "update":
+            update = protocol.ConversationUpdate(
+                status=payload.get("status"), set_assignee=payload.get("set_assignee", False),
+                assignee_id=payload.get("assignee_id"), expected_version=payload["expected_version"],
+            )
+            return await self.api.update_conversation(op.conversation_id, update, op.op_id)
+        raise ValueError(f"unknown outbox op kind {op.kind!r}")
 
     async def _sender_loop(self) -> None:
         backoff = 0.5
@@ -158,15 +204,22 @@ class SyncEngine:
                 await self._outbox_wake.wait()
                 self._outbox_wake.clear()
                 continue
-            payload = json.loads(op.payload)
             try:
-                message = await self.api.post_reply(op.conversation_id, payload["text"], op.op_id)
+                result = await self._post(op)
             except AuthError:
                 await self._set_state(SIGNED_OUT)
                 return
+            except ConflictError as exc:
+                reason = f"changed by {exc.changed_by}" if exc.changed_by else "changed meanwhile"
+                log.info("write %s refused: %s", op.op_id, reason)
+                cs = await self.db.run(self.db.cache.op_failed, op.op_id, reason)
+                self._on_change(cs)
+                self.request_pull()
+                await self._set_state(self.state)
+                continue
             except (NetworkError, ServerError) as exc:
                 if isinstance(exc, ServerError) and not exc.retryable:
-                    log.warning("reply %s refused: %s", op.op_id, exc)
+                    log.warning("write %s refused: %s", op.op_id, exc)
                     cs = await self.db.run(self.db.cache.op_failed, op.op_id, exc.detail)
                     self._on_change(cs)
                     await self._set_state(self.state)
@@ -183,6 +236,6 @@ class SyncEngine:
                 backoff = min(backoff * 2, self._max_backoff)
                 continue
             backoff = 0.5
-            cs = await self.db.run(self.db.cache.op_done, op.op_id, message)
+            cs = await self.db.run(self.db.cache.op_done, op.op_id, result)
             self._on_change(cs)
             await self._set_state(self.state)

@@ -8,18 +8,19 @@ import hashlib
 import hmac
 import json
 import logging
+import random
 import re
 import secrets
 import time
 from collections import deque
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Coroutine
+from typing import Any, AsyncIterator, Coroutine, Literal
 
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.channels.whatsapp import MAX_TEXT_CHARS, SIGNATURE_HEADER, sign
 from services.sandbox.traffic import TrafficGenerator
@@ -78,13 +79,21 @@ class SandboxConfig:
 
 
 class GraphError(Exception):
-    def __init__(self, code: int, details: str | None = None, *, http_status: int | None = None) -> None:
+    def __init__(
+        self,
+        code: int,
+        details: str | None = None,
+        *,
+        http_status: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         title, default_details, default_status = ERRORS.get(code, ("Unknown error", "", 400))
         super().__init__(f"({code}) {title}")
         self.code = code
         self.title = title
         self.details = default_details if details is None else details
         self.http_status = http_status or default_status
+        self.headers = headers or {}
 
     def body(self) -> dict[str, Any]:
         return {
@@ -98,10 +107,69 @@ class GraphError(Exception):
         }
 
 
+FaultKind = Literal["429", "500", "503raw", "timeout"]
+
+
 class FaultRequest(BaseModel):
-    code: int
+    """Either `code` (the next `count` sends answer that Graph error) or `rate` (every send fails with
+    that probability, with a kind drawn from `kinds`), or both; count-based faults are used up first."""
+
+    code: int | None = None
     count: int = Field(default=1, ge=0, le=10_000)
     http_status: int | None = Field(default=None, ge=400, le=599)
+    rate: float | None = Field(default=None, ge=0.0, le=1.0)
+    kinds: list[FaultKind] = Field(default_factory=lambda: ["429", "500", "timeout"], min_length=1)
+    seed: int | None = None
+    retry_after: int = Field(default=1, ge=0, le=3600)
+    hang_seconds: float = Field(default=3.0, ge=0.0, le=120.0)
+
+    @model_validator(mode="after")
+    def _code_or_rate(self) -> "FaultRequest":
+        if self.code is None and self.rate is None:
+            raise ValueError("give a Graph error `code` (with `count`) or a fault `rate`")
+        return self
+
+
+class InjectedFault(Exception):
+    """A send failed on purpose: `error` is the Graph error to answer; None means a non-JSON 503."""
+
+    def __init__(self, kind: str, error: GraphError | None = None, *, hang_seconds: float = 0.0) -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.error = error
+        self.hang_seconds = hang_seconds
+
+
+@dataclass
+class RandomFaults:
+    """Fails each send with probability `rate`, choosing one of `kinds` at random (seeded: reproducible)."""
+
+    rate: float
+    kinds: tuple[str, ...]
+    rng: random.Random
+    retry_after: int = 1
+    hang_seconds: float = 3.0
+
+    def pick(self) -> str | None:
+        if self.rate <= 0 or self.rng.random() >= self.rate:
+            return None
+        return self.rng.choice(self.kinds)
+
+    def raise_for(self, kind: str) -> None:
+        if kind == "429":
+            raise InjectedFault(
+                kind, GraphError(130429, http_status=429, headers={"Retry-After": str(self.retry_after)})
+            )
+        if kind == "500":
+            raise InjectedFault(kind, GraphError(131000, http_status=500))
+        if kind == "503raw":
+            raise InjectedFault(kind)
+        # "timeout": the request never reached WhatsApp (an emulated dropped connection): nothing is
+        # accepted, and the sender's client times out while we hang. On the real WhatsApp a timeout can
+        # also come AFTER the message was accepted; the Graph API has no idempotency key, so a retry of
+        # such a send cannot be deduplicated and the customer gets the text twice. This sandbox only
+        # emulates the safe case.
+        raise InjectedFault(kind, GraphError(2), hang_seconds=self.hang_seconds)
 
 
 class InboundRequest(BaseModel):
@@ -133,6 +201,7 @@ class WhatsAppSandbox:
         self.sent: list[dict[str, Any]] = []
         self.last_inbound: dict[str, int] = {}  # wa_id -> unix seconds of the newest inbound message
         self.faults: deque[tuple[int, int | None]] = deque()
+        self.random_faults: RandomFaults | None = None
         self._conversations: dict[str, tuple[str, int]] = {}  # wa_id -> (conversation id, expiry)
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -291,7 +360,11 @@ class WhatsAppSandbox:
             return self._mark_read(body)
         if self.faults:
             code, http_status = self.faults.popleft()
-            raise GraphError(code, http_status=http_status)
+            raise InjectedFault("code", GraphError(code, http_status=http_status))
+        if self.random_faults is not None:
+            kind = self.random_faults.pick()
+            if kind is not None:
+                self.random_faults.raise_for(kind)
         if body.get("recipient_type", "individual") != "individual":
             raise GraphError(100, "Param recipient_type must be one of {INDIVIDUAL}.")
         to = body.get("to")
@@ -385,17 +458,27 @@ def create_app(config: SandboxConfig) -> FastAPI:
     app.state.sandbox = sandbox
 
     @app.post("/{version}/{phone_number_id}/messages")
-    async def messages(version: str, phone_number_id: str, request: Request) -> JSONResponse:
+    async def messages(version: str, phone_number_id: str, request: Request) -> Response:
         raw = await request.body()
         authorization_ok = sandbox.authorized(request.headers.get("authorization"))
         try:
             body: Any = json.loads(raw)
         except ValueError:
             body = None
+        headers: dict[str, str] = {}
+        fault: str | None = None
+        hang = 0.0
         try:
             status_code, response = 200, sandbox.handle_messages(phone_number_id, body, authorization_ok)
         except GraphError as exc:
-            status_code, response = exc.http_status, exc.body()
+            status_code, response, headers = exc.http_status, exc.body(), exc.headers
+        except InjectedFault as exc:
+            fault, hang = exc.kind, exc.hang_seconds
+            if exc.error is not None:
+                status_code, response, headers = exc.error.http_status, exc.error.body(), exc.error.headers
+            else:
+                status_code, response = 503, "upstream connect error or disconnect/reset before headers"
+        # Every attempt is logged (faulted ones too, with their status), before any hang, so tests can count.
         sandbox.sent.append(
             {
                 "path": request.url.path,
@@ -403,19 +486,41 @@ def create_app(config: SandboxConfig) -> FastAPI:
                 "json": body,
                 "status_code": status_code,
                 "response": response,
+                "fault": fault,
             }
         )
-        return JSONResponse(response, status_code=status_code)
+        if hang:
+            await asyncio.sleep(hang)
+        if isinstance(response, str):
+            return PlainTextResponse(response, status_code=status_code)
+        return JSONResponse(response, status_code=status_code, headers=headers)
+
+    def fault_state() -> dict[str, Any]:
+        state: dict[str, Any] = {"pending": len(sandbox.faults)}
+        if sandbox.random_faults is not None:
+            state["rate"] = sandbox.random_faults.rate
+            state["kinds"] = list(sandbox.random_faults.kinds)
+        return state
 
     @app.post("/_sandbox/faults")
-    async def add_faults(fault: FaultRequest) -> dict[str, int]:
-        sandbox.faults.extend([(fault.code, fault.http_status)] * fault.count)
-        return {"pending": len(sandbox.faults)}
+    async def add_faults(fault: FaultRequest) -> dict[str, Any]:
+        if fault.code is not None:
+            sandbox.faults.extend([(fault.code, fault.http_status)] * fault.count)
+        if fault.rate is not None:
+            sandbox.random_faults = RandomFaults(
+                rate=fault.rate,
+                kinds=tuple(fault.kinds),
+                rng=random.Random(fault.seed),
+                retry_after=fault.retry_after,
+                hang_seconds=fault.hang_seconds,
+            )
+        return fault_state()
 
     @app.delete("/_sandbox/faults")
-    async def clear_faults() -> dict[str, int]:
+    async def clear_faults() -> dict[str, Any]:
         sandbox.faults.clear()
-        return {"pending": 0}
+        sandbox.random_faults = None
+        return fault_state()
 
     @app.get("/_sandbox/sent")
     async def sent() -> list[dict[str, Any]]:

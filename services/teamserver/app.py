@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings) -> FastAPI:
     engine = make_engine(settings.db_url)
-    init_db(engine)
+    epoch = init_db(engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -61,6 +61,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="Workstation team server", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
+    app.state.epoch = epoch
     app.include_router(session.router)
     app.include_router(sync.router)
     app.include_router(conversations.router)

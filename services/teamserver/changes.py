@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, func, select
 
-from services.teamserver.models import Agent, Change, Conversation, Customer, Identity, Message
+from services.teamserver.models import Agent, Change, Conversation, Customer, Identity, Message, Note
 from workstation import protocol
 
 ENTITY_TABLES = {
@@ -13,6 +13,7 @@ ENTITY_TABLES = {
     "identity": Identity,
     "conversation": Conversation,
     "message": Message,
+    "note": Note,
 }
 
 
@@ -38,15 +39,16 @@ def to_public(entity: str, row) -> object:
         "identity": protocol.IdentityPublic,
         "conversation": protocol.ConversationPublic,
         "message": protocol.MessagePublic,
+        "note": protocol.NotePublic,
     }[entity]
     return model.model_validate(row, from_attributes=True)
 
 
-def sync_page(session: Session, *, after: int, limit: int) -> protocol.SyncPage:
+def sync_page(session: Session, *, after: int, limit: int, epoch: str) -> protocol.SyncPage:
     newest = latest_seq(session)
     if after > newest:
         # The client's cursor comes from another database (a reset or a new demo server): start over.
-        return protocol.SyncPage(next_after=0, has_more=newest > 0, reset=True)
+        return protocol.SyncPage(next_after=0, has_more=newest > 0, reset=True, newest=newest, epoch=epoch)
     rows = session.exec(select(Change).where(Change.seq > after).order_by(Change.seq).limit(limit)).all()
     next_after = rows[-1].seq if rows else after
     wanted: dict[str, set[int]] = {name: set() for name in ENTITY_TABLES}
@@ -66,6 +68,9 @@ def sync_page(session: Session, *, after: int, limit: int) -> protocol.SyncPage:
         identities=lists["identity"],
         conversations=lists["conversation"],
         messages=lists["message"],
+        notes=lists["note"],
         next_after=next_after,
         has_more=next_after < newest,
+        newest=newest,
+        epoch=epoch,
     )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlmodel import SQLModel, create_engine
+import uuid
+
+from sqlmodel import Session, SQLModel, create_engine
 
 from services.teamserver import models  # noqa: F401  (registers the tables)
 
@@ -34,5 +36,13 @@ def make_engine(db_url: str) -> Engine:
     return engine
 
 
-def init_db(engine: Engine) -> None:
+def init_db(engine: Engine) -> str:
+    """Creates missing tables; returns the database epoch (made on first use)."""
     SQLModel.metadata.create_all(engine)
+    with Session(engine) as session:
+        meta = session.get(models.ServerMeta, "epoch")
+        if meta is None:
+            meta = models.ServerMeta(key="epoch", value=uuid.uuid4().hex)
+            session.add(meta)
+            session.commit()
+        return meta.value

@@ -76,7 +76,19 @@ class Conversation(SQLModel, table=True):
     last_message_preview: str = ""
     last_message_direction: str | None = None
     version: int = 1
+    inbound_count: int = 0
+    updated_by_agent_id: int | None = Field(default=None, foreign_key="agent.id")
     created_at: datetime = ts_field(default_factory=utcnow)
+
+
+class Note(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("author_agent_id", "client_op_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    author_agent_id: int | None = Field(default=None, foreign_key="agent.id")
+    text: str
+    created_at: datetime = ts_field(default_factory=utcnow)
+    client_op_id: str | None = None
 
 
 class Message(SQLModel, table=True):
@@ -131,3 +143,10 @@ class IdempotencyRecord(SQLModel, table=True):
     status_code: int
     response_json: str
     created_at: datetime = ts_field(default_factory=utcnow)
+
+
+class ServerMeta(SQLModel, table=True):
+    """Facts about this database; `epoch` is a random id made once, when the database is created."""
+
+    key: str = Field(primary_key=True)
+    value: str

@@ -1,25 +1,34 @@
-"""Agent writes on conversations: replies (idempotent on the Idempotency-Key header)."""
+"""Agent writes on conversations: replies, internal notes, status and assignment.
+
+Every write honours `Idempotency-Key`: the first successful answer is stored with the change, in the
+same transaction, and replayed for a repeated key. Refusals (4xx) are not stored: they changed nothing,
+so a retry is judged afresh.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Callable
 
 from fastapi import APIRouter, Header, HTTPException, Request, status
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from services.teamserver import changes
 from services.teamserver.deps import CurrentAgent, SessionDep
 from services.teamserver.ingest import preview
-from services.teamserver.models import Conversation, IdempotencyRecord, Message
+from services.teamserver.models import Agent, Conversation, IdempotencyRecord, Message, Note
 from workstation import protocol
 
 router = APIRouter(prefix="/v1", tags=["conversations"])
+IdempotencyKey = Annotated[str | None, Header(alias=protocol.IDEMPOTENCY_HEADER, max_length=200)]
 
 
-def _replay(session, agent_id: int, key: str) -> JSONResponse | None:
+def _replay(session: Session, agent_id: int, key: str | None) -> JSONResponse | None:
+    if key is None:
+        return None
     record = session.exec(
         select(IdempotencyRecord).where(IdempotencyRecord.agent_id == agent_id, IdempotencyRecord.key == key)
     ).first()
@@ -29,61 +38,127 @@ def _replay(session, agent_id: int, key: str) -> JSONResponse | None:
                         headers={"Idempotent-Replayed": "true"})
 
 
-@router.post(
-    "/conversations/{conversation_id}/messages",
-    response_model=protocol.MessagePublic,
-    status_code=status.HTTP_201_CREATED,
-)
-def post_reply(
-    conversation_id: int,
-    body: protocol.ReplyCreate,
-    agent: CurrentAgent,
-    session: SessionDep,
+def _idempotent_write(
+    session: Session,
     request: Request,
-    idempotency_key: Annotated[str | None, Header(alias=protocol.IDEMPOTENCY_HEADER, max_length=200)] = None,
-):
-    if idempotency_key is not None:
-        replay = _replay(session, agent.id, idempotency_key)
-        if replay is not None:
-            return replay
-    conversation = session.get(Conversation, conversation_id)
-    if conversation is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such conversation")
-    if not body.text.strip():
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the reply is empty")
-    message = Message(
-        conversation_id=conversation.id,
-        channel=conversation.channel,
-        direction="out",
-        author_agent_id=agent.id,
-        text=body.text,
-        delivery_state="pending",
-        client_op_id=idempotency_key,
-    )
-    session.add(message)
-    conversation.last_message_at = message.created_at
-    conversation.last_message_preview = preview(body.text)
-    conversation.last_message_direction = "out"
-    conversation.version += 1
-    session.add(conversation)
-    session.flush()
-    changes.record(session, "conversation", conversation.id)
-    change = changes.record(session, "message", message.id)
-    session.flush()
-    seq, message_id = change.seq, message.id
-    public = protocol.MessagePublic.model_validate(message, from_attributes=True)
-    if idempotency_key is not None:
-        session.add(IdempotencyRecord(agent_id=agent.id, key=idempotency_key, status_code=201,
-                                      response_json=public.model_dump_json()))
+    agent: Agent,
+    key: str | None,
+    status_code: int,
+    mutate: Callable[[], tuple[BaseModel, int]],
+    after_commit: Callable[[], None] = lambda: None,
+) -> JSONResponse:
+    """Replays a stored answer, or runs `mutate` (which returns the answer and the last change seq),
+    stores the answer under the key and commits both together."""
+    replay = _replay(session, agent.id, key)
+    if replay is not None:
+        return replay
+    answer, seq = mutate()
+    body = answer.model_dump_json()
+    if key is not None:
+        session.add(IdempotencyRecord(agent_id=agent.id, key=key, status_code=status_code, response_json=body))
     try:
         session.commit()
     except IntegrityError:
         # The same key raced us from another request: answer what the first one stored.
         session.rollback()
-        replay = _replay(session, agent.id, idempotency_key) if idempotency_key else None
+        replay = _replay(session, agent.id, key)
         if replay is None:
             raise
         return replay
     request.app.state.broadcaster.publish(seq)
-    request.app.state.dispatcher.submit(message_id, conversation_id)
-    return JSONResponse(json.loads(public.model_dump_json()), status_code=status.HTTP_201_CREATED)
+    after_commit()
+    return JSONResponse(json.loads(body), status_code=status_code)
+
+
+def _conversation(session: Session, conversation_id: int) -> Conversation:
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such conversation")
+    return conversation
+
+
+@router.post("/conversations/{conversation_id}/messages", response_model=protocol.MessagePublic,
+             status_code=status.HTTP_201_CREATED)
+def post_reply(conversation_id: int, body: protocol.ReplyCreate, agent: CurrentAgent, session: SessionDep,
+               request: Request, idempotency_key: IdempotencyKey = None):
+    if not body.text.strip():
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the reply is empty")
+    created: dict[str, int] = {}
+
+    def mutate():
+        conversation = _conversation(session, conversation_id)
+        message = Message(conversation_id=conversation.id, channel=conversation.channel, direction="out",
+                          author_agent_id=agent.id, text=body.text, delivery_state="pending",
+                          client_op_id=idempotency_key)
+        session.add(message)
+        conversation.last_message_at = message.created_at
+        conversation.last_message_preview = preview(body.text)
+        conversation.last_message_direction = "out"
+        conversation.version += 1
+        session.add(conversation)
+        session.flush()
+        changes.record(session, "conversation", conversation.id)
+        change = changes.record(session, "message", message.id)
+        session.flush()
+        created["id"] = message.id
+        return protocol.MessagePublic.model_validate(message, from_attributes=True), change.seq
+
+    return _idempotent_write(
+        session, request, agent, idempotency_key, status.HTTP_201_CREATED, mutate,
+        after_commit=lambda: request.app.state.dispatcher.submit(created["id"], conversation_id),
+    )
+
+
+@router.post("/conversations/{conversation_id}/notes", response_model=protocol.NotePublic,
+             status_code=status.HTTP_201_CREATED)
+def post_note(conversation_id: int, body: protocol.NoteCreate, agent: CurrentAgent, session: SessionDep,
+              request: Request, idempotency_key: IdempotencyKey = None):
+    if not body.text.strip():
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the note is empty")
+
+    def mutate():
+        conversation = _conversation(session, conversation_id)
+        note = Note(conversation_id=conversation.id, author_agent_id=agent.id, text=body.text,
+                    client_op_id=idempotency_key)
+        session.add(note)
+        session.flush()
+        change = changes.record(session, "note", note.id)
+        session.flush()
+        return protocol.NotePublic.model_validate(note, from_attributes=True), change.seq
+
+    return _idempotent_write(session, request, agent, idempotency_key, status.HTTP_201_CREATED, mutate)
+
+
+@router.patch("/conversations/{conversation_id}", response_model=protocol.ConversationPublic,
+              responses={409: {"model": protocol.Conflict}})
+def update_conversation(conversation_id: int, body: protocol.ConversationUpdate, agent: CurrentAgent,
+                        session: SessionDep, request: Request, idempotency_key: IdempotencyKey = None):
+    replay = _replay(session, agent.id, idempotency_key)
+    if replay is not None:
+        return replay
+    conversation = _conversation(session, conversation_id)
+    if conversation.version != body.expected_version:
+        who = session.get(Agent, conversation.updated_by_agent_id) if conversation.updated_by_agent_id else None
+        conflict = protocol.Conflict(
+            detail="the conversation changed meanwhile",
+            conversation=protocol.ConversationPublic.model_validate(conversation, from_attributes=True),
+            changed_by=who.name if who else None,
+        )
+        return JSONResponse(json.loads(conflict.model_dump_json()), status_code=status.HTTP_409_CONFLICT)
+    if body.set_assignee and body.assignee_id is not None and session.get(Agent, body.assignee_id) is None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "no such agent")
+
+    def mutate():
+        if body.status is not None:
+            conversation.status = body.status
+        if body.set_assignee:
+            conversation.assignee_id = body.assignee_id
+        conversation.version += 1
+        conversation.updated_by_agent_id = agent.id
+        session.add(conversation)
+        session.flush()
+        change = changes.record(session, "conversation", conversation.id)
+        session.flush()
+        return protocol.ConversationPublic.model_validate(conversation, from_attributes=True), change.seq
+
+    return _idempotent_write(session, request, agent, idempotency_key, status.HTTP_200_OK, mutate)

@@ -25,12 +25,13 @@ def sync(
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> protocol.SyncPage:
     limit = min(limit, request.app.state.settings.sync_page_max)
-    return changes.sync_page(session, after=after, limit=limit)
+    return changes.sync_page(session, after=after, limit=limit, epoch=request.app.state.epoch)
 
 
 @router.get("/events")
 async def events(agent: CurrentAgent, request: Request) -> StreamingResponse:
     broadcaster = request.app.state.broadcaster
+    epoch = request.app.state.epoch
 
     async def stream():
         yield "retry: 2000\n\n"
@@ -43,7 +44,7 @@ async def events(agent: CurrentAgent, request: Request) -> StreamingResponse:
                 yield ": keep-alive\n\n"
                 continue
             seen = seq
-            yield f"id: {seq}\nevent: change\ndata: {protocol.EventPoke(seq=seq).model_dump_json()}\n\n"
+            yield f"id: {seq}\nevent: change\ndata: {protocol.EventPoke(seq=seq, epoch=epoch).model_dump_json()}\n\n"
             await asyncio.sleep(0)
 
     return StreamingResponse(

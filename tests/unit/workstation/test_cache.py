@@ -12,10 +12,11 @@ from workstation.cache import Cache
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
 
 
-def conv(id_, *, at, direction="in", preview="hi", customer_id=1):
+def conv(id_, *, at, direction="in", preview="hi", customer_id=1, inbound=1, version=1, status="open"):
     return protocol.ConversationPublic(
-        id=id_, customer_id=customer_id, channel="whatsapp", status="open", assignee_id=None, last_message_at=at,
-        last_inbound_at=at, last_message_preview=preview, last_message_direction=direction, version=1,
+        id=id_, customer_id=customer_id, channel="whatsapp", status=status, assignee_id=None, last_message_at=at,
+        last_inbound_at=at, last_message_preview=preview, last_message_direction=direction, version=version,
+        inbound_count=inbound,
     )
 
 
@@ -27,8 +28,8 @@ def msg(id_, conversation_id, text, *, at, direction="in", state="delivered", op
     )
 
 
-def page(next_after, **lists):
-    return protocol.SyncPage(next_after=next_after, has_more=False, **lists)
+def page(next_after, epoch="db-1", **lists):
+    return protocol.SyncPage(next_after=next_after, has_more=False, epoch=epoch, **lists)
 
 
 @pytest.fixture
@@ -70,13 +71,14 @@ def test_feed_is_newest_first_and_updates_in_place(cache):
     assert cache.feed()[0].preview == "again"
 
 
-def test_mark_read_clears_unread_until_a_newer_inbound_message(cache):
+def test_mark_read_clears_unread_until_another_customer_message(cache):
     cache.mark_read(1)
     assert not cache.feed()[0].unread
     # A sync of the same conversation must not forget the local read mark.
     cache.apply_page(page(4, conversations=[conv(1, at=T0)]))
     assert not cache.feed()[0].unread
-    cache.apply_page(page(5, conversations=[conv(1, at=T0 + timedelta(seconds=1))]))
+    # A late customer message with an older provider timestamp still counts as unread.
+    cache.apply_page(page(5, conversations=[conv(1, at=T0, inbound=2, direction="out")]))
     assert cache.feed()[0].unread
 
 
@@ -91,7 +93,8 @@ def test_queued_reply_is_shown_then_replaced_by_the_servers_copy(cache):
     cache.op_done(op_id, msg(10, 1, "on my way", at=T0 + timedelta(minutes=1), direction="out", state="sent", op=op_id))
     rows = cache.thread(1)
     assert [r.text for r in rows] == ["hola", "on my way"]
-    assert rows[-1].key == "s10" and rows[-1].op_state is None and rows[-1].delivery_state == "sent"
+    # Sync's copy stands: the POST answer only confirms the op.
+    assert rows[-1].key == "s10" and rows[-1].op_state is None and rows[-1].delivery_state == "accepted"
     assert cache.pending_ops() == 0
 
 
@@ -109,3 +112,53 @@ def test_reset_drops_server_data_but_keeps_unsent_replies(cache):
     assert cs.reset and cache.cursor() == 0 and cache.feed() == []
     assert cache.next_op().op_id == op_id
     assert [r.text for r in cache.thread(1)] == ["still mine"]
+
+
+def test_a_different_database_epoch_resets_and_holds_back_unsent_writes(cache):
+    op_id, _ = cache.enqueue_reply(1, "meant for the old database")
+    cs = cache.apply_page(page(50, epoch="db-2", conversations=[conv(7, at=T0)]))
+    assert cs.reset and cache.cursor() == 0 and cache.epoch() == "db-2"
+    assert cache.feed() == [] and cache.next_op() is None
+    row = cache.thread(1)[-1]
+    assert row.op_id == op_id and row.op_state == "failed" and "database changed" in row.op_error
+
+
+def test_a_stale_post_answer_never_downgrades_what_sync_already_applied(cache):
+    op_id, _ = cache.enqueue_reply(1, "hello")
+    at = T0 + timedelta(minutes=1)
+    cache.apply_page(page(8, messages=[msg(20, 1, "hello", at=at, direction="out", state="read", op=op_id)]))
+    # The POST's answer (or an idempotent replay of it) still says "pending".
+    cache.op_done(op_id, msg(20, 1, "hello", at=at, direction="out", state="pending", op=op_id))
+    assert cache.thread(1)[-1].delivery_state == "read"
+
+
+def test_status_change_is_shown_at_once_and_undone_when_refused(cache):
+    op_id, _ = cache.enqueue_update(1, status="resolved")
+    assert cache.conversation(1).status == "resolved"
+    [event] = [r for r in cache.thread(1) if r.direction == "event"]
+    assert event.event["status"] == "resolved" and event.event["expected_version"] == 1
+    cache.op_failed(op_id, "changed by Ana")
+    assert cache.conversation(1).status == "open"
+    # Retrying takes the conversation's current version and shows the change again.
+    cache.apply_page(page(9, conversations=[conv(1, at=T0, version=3)]))
+    cache.retry_op(op_id)
+    assert cache.conversation(1).status == "resolved" and cache.next_op().op_id == op_id
+    assert '"expected_version": 3' in cache.next_op().payload
+    cache.discard_op(op_id)
+    assert cache.conversation(1).status == "open" and cache.next_op() is None
+
+
+def test_search_is_safe_against_fts_syntax_and_ignores_accents(cache):
+    cache.apply_page(page(10, messages=[
+        msg(30, 1, 'Quiero la devolución del pedido "A-12" NEAR casa * ya', at=T0 + timedelta(minutes=2)),
+    ]))
+    for query in ('"', "*", "NEAR(", "-", "AND OR NOT", ":", "pedido\"", 'devolucion "a-12'):
+        cache.search(query)  # must not raise
+    [hit] = cache.search("devolucion")
+    assert hit.conversation_id == 1 and hit.matched == "message"
+    assert "\ue000devolución\ue001" in hit.snippet
+    assert cache.search('"A-12" NEAR') and cache.search("devol")  # prefix on the last word
+    [customer_hit] = cache.search("lopez")
+    assert customer_hit.matched == "customer" and "\ue000López\ue001" in customer_hit.snippet
+    assert cache.search("34600")[0].matched == "customer"  # by handle
+    assert cache.search("nothing-like-this") == []
