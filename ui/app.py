@@ -43,6 +43,7 @@ def open_window(api: ApiClient, agent: protocol.AgentPublic, *, language: str,
         api, agent, cache_path=cache_path,
         on_change=lambda cs: holder["w"].on_workspace_changed(cs) if "w" in holder else None,
         on_state=lambda state, queued: holder["w"].on_workspace_state(state, queued) if "w" in holder else None,
+        on_progress=lambda done, total: holder["w"].on_workspace_progress(done, total) if "w" in holder else None,
     )
     window = MainWindow(workspace, language=language)
     holder["w"] = window
@@ -218,9 +219,12 @@ async def _desktop_main(language: str) -> int:
     api, agent = signed_in
     window, workspace = open_window(api, agent, language=language)
     if not creds.persistent:
-        QMessageBox.information(
-            window, QCoreApplication.translate("MainWindow", "No system keyring"),
+        # Non-modal: a nested modal loop would stall the asyncio tasks that keep the cache in sync.
+        notice = QMessageBox(
+            QMessageBox.Icon.Information, QCoreApplication.translate("MainWindow", "No system keyring"),
             QCoreApplication.translate("MainWindow", "No working system keyring was found (%1). Your session is kept only until you close Workstation; you will sign in again next time.").replace("%1", creds.unavailable_reason or ""),
+            QMessageBox.StandardButton.Ok, window,
         )
+        notice.open()
     await _until_closed(window, workspace)
     return 0

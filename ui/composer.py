@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QTabBar, QVBoxLayout, QWidget
 
 from workstation.protocol import MAX_REPLY_CHARS
 
@@ -27,15 +27,24 @@ class ReplyEdit(QPlainTextEdit):
         self.insertPlainText(source.text())
 
 
+REPLY, NOTE = 0, 1
+
+
 class Composer(QWidget):
     reply_submitted = Signal(str)
+    note_submitted = Signal(str)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.limit = MAX_REPLY_CHARS
+        self.mode_tabs = QTabBar(self)
+        self.mode_tabs.setObjectName("composerMode")
+        self.mode_tabs.addTab(self.tr("Reply"))
+        self.mode_tabs.addTab(self.tr("Internal note"))
+        self.mode_tabs.setDrawBase(False)
+        self.mode_tabs.setExpanding(False)
         self.edit = ReplyEdit(self)
         self.edit.setObjectName("replyEdit")
-        self.edit.setPlaceholderText(self.tr("Write a reply… (Enter sends, Shift+Enter adds a line)"))
         self.edit.setFixedHeight(84)
         self.edit.setTabChangesFocus(True)
         self.counter = QLabel(self)
@@ -49,8 +58,11 @@ class Composer(QWidget):
         bar.addWidget(self.send_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 8)
+        layout.addWidget(self.mode_tabs)
         layout.addWidget(self.edit)
         layout.addLayout(bar)
+        self.mode_tabs.currentChanged.connect(self.on_mode_tabs_current_changed)
+        self.on_mode_tabs_current_changed(REPLY)
         self.edit.submitted.connect(self.on_edit_submitted)
         self.send_button.clicked.connect(self.on_edit_submitted)
         self.edit.textChanged.connect(self.on_edit_text_changed)
@@ -63,12 +75,31 @@ class Composer(QWidget):
         self.counter.setStyleSheet("color: #C62828;" if over else "color: #6B7280;")
         self.send_button.setEnabled(self.isEnabled() and 0 < len(self.edit.toPlainText().strip()) and not over)
 
+    def on_mode_tabs_current_changed(self, mode: int) -> None:
+        if mode == NOTE:
+            self.edit.setPlaceholderText(self.tr("Write an internal note: only your team sees it (Enter saves)"))
+            self.edit.setStyleSheet("QPlainTextEdit { background: #FFF8DB; }")
+            self.send_button.setText(self.tr("Add note"))
+        else:
+            self.edit.setPlaceholderText(self.tr("Write a reply… (Enter sends, Shift+Enter adds a line)"))
+            self.edit.setStyleSheet("")
+            self.send_button.setText(self.tr("Send"))
+
+    @property
+    def mode(self) -> int:
+        return self.mode_tabs.currentIndex()
+
     def on_edit_submitted(self) -> None:
         text = self.edit.toPlainText()
         if not text.strip() or len(text) > self.limit or not self.isEnabled():
             return
         self.edit.clear()
-        self.reply_submitted.emit(text)
+        (self.note_submitted if self.mode == NOTE else self.reply_submitted).emit(text)
+
+    def restore(self, text: str) -> None:
+        """Puts back a text whose sending could not even be queued, so nothing typed is lost."""
+        if not self.edit.toPlainText():
+            self.edit.setPlainText(text)
 
     def insert_text(self, text: str) -> None:
         self.edit.insertPlainText(text)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPalette
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from ui import feed_model as fm
 from ui.style import ACCENT, MUTED, paint_channel_badge
+from workstation.cache import HIGHLIGHT_END, HIGHLIGHT_START
+
+HIGHLIGHT = QColor("#FFE58A")
 
 PAD = 10
 BADGE = 28
@@ -62,12 +65,48 @@ class FeedDelegate(QStyledItemDelegate):
             preview = "↩ " + preview
         dot_space = 14 if unread else 0
         preview_w = rect.right() - PAD - left - dot_space
-        preview = QFontMetrics(option.font).elidedText(preview, Qt.TextElideMode.ElideRight, preview_w)
-        painter.drawText(QRect(left, top + line_h + 4, preview_w, line_h),
-                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, preview)
+        preview_rect = QRect(left, top + line_h + 4, preview_w, line_h)
+        if HIGHLIGHT_START in preview:
+            self._paint_highlighted(painter, preview_rect, preview, option.font, selected)
+        else:
+            preview = QFontMetrics(option.font).elidedText(preview, Qt.TextElideMode.ElideRight, preview_w)
+            painter.drawText(preview_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, preview)
         if unread:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(text_colour if selected else ACCENT)
             painter.drawEllipse(QRectF(rect.right() - PAD - 8, top + line_h + 4 + line_h / 2 - 4, 8, 8))
         painter.restore()
+
+    @staticmethod
+    def _paint_highlighted(painter: QPainter, rect: QRect, text: str, font: QFont, selected: bool) -> None:
+        """Draws a search snippet: the matched words bold on a highlight, the rest as is, elided at the end."""
+        metrics = QFontMetrics(font)
+        bold = QFont(font)
+        bold.setBold(True)
+        bold_metrics = QFontMetrics(bold)
+        x, right = rect.left(), rect.right()
+        pen = painter.pen()
+        for i, chunk in enumerate(text.replace(HIGHLIGHT_END, HIGHLIGHT_START).split(HIGHLIGHT_START)):
+            if not chunk:
+                continue
+            matched = i % 2 == 1
+            fmetrics = bold_metrics if matched else metrics
+            room = right - x
+            if room <= fmetrics.horizontalAdvance("…"):
+                break
+            shown = fmetrics.elidedText(chunk, Qt.TextElideMode.ElideRight, room)
+            width = fmetrics.horizontalAdvance(shown)
+            box = QRect(x, rect.top(), width, rect.height())
+            if matched:
+                if not selected:
+                    painter.fillRect(box, HIGHLIGHT)
+                painter.setFont(bold)
+            else:
+                painter.setFont(font)
+            painter.setPen(pen)
+            painter.drawText(box, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, shown)
+            x += width
+            if shown != chunk:
+                break
+        painter.setFont(font)

@@ -36,6 +36,20 @@ def channel_name(channel: str) -> str:
     return names.get(channel, channel)
 
 
+def status_name(status: str) -> str:
+    names = {
+        "open": QCoreApplication.translate("status", "Open"),
+        "pending": QCoreApplication.translate("status", "Pending"),
+        "snoozed": QCoreApplication.translate("status", "Snoozed"),
+        "resolved": QCoreApplication.translate("status", "Resolved"),
+    }
+    return names.get(status, status)
+
+
+NOTE_BUBBLE = QColor("#FFF4C2")
+EVENT_BUBBLE = QColor("#EEF0F3")
+
+
 def paint_channel_badge(painter: QPainter, rect: QRectF, channel: str) -> None:
     painter.save()
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)

@@ -7,7 +7,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QTextLayout, QTextO
 from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from ui import thread_model as tm
-from ui.style import FAILED, INBOUND_BUBBLE, MUTED, OUTBOUND_BUBBLE
+from ui.style import EVENT_BUBBLE, FAILED, INBOUND_BUBBLE, MUTED, NOTE_BUBBLE, OUTBOUND_BUBBLE
 
 MARGIN = 12
 PAD = 9
@@ -53,7 +53,8 @@ class ThreadDelegate(QStyledItemDelegate):
     def _layouts(self, option: QStyleOptionViewItem, index):
         width = self._bubble_width() - 2 * PAD
         body = text_layout(index.data(Qt.ItemDataRole.DisplayRole) or "", option.font, width)
-        align = Qt.AlignmentFlag.AlignRight if index.data(tm.DirectionRole) == "out" else Qt.AlignmentFlag.AlignLeft
+        align = {"out": Qt.AlignmentFlag.AlignRight, "event": Qt.AlignmentFlag.AlignHCenter}.get(
+            index.data(tm.DirectionRole), Qt.AlignmentFlag.AlignLeft)
         status = text_layout(index.data(tm.StatusTextRole) or "", self._small(option.font), width, align)
         return body, status
 
@@ -66,13 +67,19 @@ class ThreadDelegate(QStyledItemDelegate):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         (body, body_h, body_w), (status, status_h, status_w) = self._layouts(option, index)
         inner_w = max(body_w, status_w)
-        outbound = index.data(tm.DirectionRole) == "out"
+        direction = index.data(tm.DirectionRole)
+        outbound = direction == "out"
         rect = option.rect
         bubble_w = inner_w + 2 * PAD
-        x = rect.right() - MARGIN - bubble_w if outbound else rect.left() + MARGIN
+        if outbound:
+            x = rect.right() - MARGIN - bubble_w
+        elif direction == "event":
+            x = rect.left() + (rect.width() - bubble_w) / 2
+        else:
+            x = rect.left() + MARGIN
         bubble = QRectF(x, rect.top() + MARGIN / 2, bubble_w, body_h + status_h + 2 * PAD + GAP)
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(OUTBOUND_BUBBLE if outbound else INBOUND_BUBBLE)
+        painter.setBrush({"out": OUTBOUND_BUBBLE, "note": NOTE_BUBBLE, "event": EVENT_BUBBLE}.get(direction, INBOUND_BUBBLE))
         painter.drawRoundedRect(bubble, 10, 10)
 
         # Bubbles are light in every theme, so their text stays dark even with a dark palette.
@@ -84,6 +91,7 @@ class ThreadDelegate(QStyledItemDelegate):
         body.draw(painter, origin)
         painter.setPen(FAILED if index.data(tm.FailedRole) else MUTED)
         # Right-aligned lines are placed within the full layout width; shift so they end at the bubble's edge.
-        shift = inner_w - (self._bubble_width() - 2 * PAD) if outbound else 0
+        full = self._bubble_width() - 2 * PAD
+        shift = {"out": inner_w - full, "event": (inner_w - full) / 2}.get(direction, 0)
         status.draw(painter, QPointF(origin.x() + shift, origin.y() + body_h + GAP))
         painter.restore()

@@ -1,10 +1,10 @@
-"""The messages of the open conversation, oldest first, with delivery state."""
+"""The open conversation: messages, internal notes and pending changes, oldest first, with their state."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QAbstractListModel, QCoreApplication, QModelIndex, QPersistentModelIndex, Qt
 
-from ui.style import short_time
+from ui.style import short_time, status_name
 from workstation.cache import ThreadRow
 
 DirectionRole = Qt.ItemDataRole.UserRole + 1
@@ -12,9 +12,8 @@ StatusTextRole = Qt.ItemDataRole.UserRole + 2
 FailedRole = Qt.ItemDataRole.UserRole + 3
 KeyRole = Qt.ItemDataRole.UserRole + 4
 DeliveryStateRole = Qt.ItemDataRole.UserRole + 5
-
-
-
+OpIdRole = Qt.ItemDataRole.UserRole + 6
+OpStateRole = Qt.ItemDataRole.UserRole + 7
 
 
 def error_sentence(kind: str | None, title: str | None) -> str:
@@ -30,14 +29,43 @@ def error_sentence(kind: str | None, title: str | None) -> str:
     return f"{sentence} ({title})" if title else sentence
 
 
+def _op_text(row: ThreadRow) -> str | None:
+    if row.op_state == "failed":
+        return (QCoreApplication.translate("ThreadModel", "Not sent: %1").replace("%1", row.op_error or "")
+                + " — " + QCoreApplication.translate("ThreadModel", "right-click to retry or discard"))
+    if row.op_state == "queued":
+        return QCoreApplication.translate("ThreadModel", "Queued — sending when online")
+    return None
+
+
+def event_text(row: ThreadRow, agent_names: dict[int, str]) -> str:
+    event = row.event or {}
+    parts = []
+    if event.get("status"):
+        parts.append(QCoreApplication.translate("ThreadModel", "Status → %1").replace("%1", status_name(event["status"])))
+    if event.get("set_assignee"):
+        assignee = event.get("assignee_id")
+        if assignee is None:
+            parts.append(QCoreApplication.translate("ThreadModel", "Unassigned"))
+        else:
+            name = agent_names.get(assignee, f"#{assignee}")
+            parts.append(QCoreApplication.translate("ThreadModel", "Assigned to %1").replace("%1", name))
+    return " · ".join(parts)
+
+
 def status_text(row: ThreadRow) -> str:
     when = short_time(row.created_at)
+    head = f"{row.author} · {when}" if row.author and row.direction in ("out", "note") else when
     if row.direction == "in":
         return when
-    if row.op_state == "failed":
-        return f"{when} · " + QCoreApplication.translate("ThreadModel", "Not sent: %1").replace("%1", row.op_error or "")
-    if row.op_state == "queued":
-        return f"{when} · " + QCoreApplication.translate("ThreadModel", "Queued — sending when online")
+    if row.direction == "note":
+        head = QCoreApplication.translate("ThreadModel", "Internal note") + " · " + head
+        return head + (f" · {_op_text(row)}" if _op_text(row) else "")
+    if row.direction == "event":
+        return _op_text(row) or QCoreApplication.translate("ThreadModel", "Sending…")
+    op = _op_text(row)
+    if op:
+        return f"{head} · {op}"
     labels = {
         "pending": QCoreApplication.translate("ThreadModel", "Sending…"),
         "accepted": QCoreApplication.translate("ThreadModel", "✓ Sent"),
@@ -46,7 +74,7 @@ def status_text(row: ThreadRow) -> str:
         "read": QCoreApplication.translate("ThreadModel", "✓✓ Read"),
         "failed": QCoreApplication.translate("ThreadModel", "Failed"),
     }
-    text = f"{when} · {labels.get(row.delivery_state, row.delivery_state)}"
+    text = f"{head} · {labels.get(row.delivery_state, row.delivery_state)}"
     if row.delivery_state == "failed":
         text += " — " + error_sentence(row.error_kind, row.error_title)
     return text
@@ -57,6 +85,7 @@ class ThreadModel(QAbstractListModel):
         super().__init__(parent)
         self._rows: list[ThreadRow] = []
         self.conversation_id: int | None = None
+        self.agent_names: dict[int, str] = {}
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self._rows)
@@ -66,7 +95,7 @@ class ThreadModel(QAbstractListModel):
             return None
         row = self._rows[index.row()]
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
-            return row.text
+            return event_text(row, self.agent_names) if row.direction == "event" else row.text
         if role == DirectionRole:
             return row.direction
         if role == StatusTextRole:
@@ -77,6 +106,10 @@ class ThreadModel(QAbstractListModel):
             return row.key
         if role == DeliveryStateRole:
             return row.delivery_state
+        if role == OpIdRole:
+            return row.op_id
+        if role == OpStateRole:
+            return row.op_state
         return None
 
     def set_rows(self, conversation_id: int | None, rows: list[ThreadRow]) -> bool:

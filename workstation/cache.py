@@ -224,6 +224,13 @@ _FTS_DDL = (
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
+def _utc(value) -> datetime | None:
+    """Raw SQL returns the stored text: the same naive UTC the ORM columns turn into aware datetimes."""
+    if value is None or isinstance(value, datetime):
+        return value if value is None or value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+
+
 def fts_query(text: str) -> str | None:
     """Turns what the agent typed into a safe FTS5 query: every word must match, the last one as a
     prefix. Words are quoted, so FTS syntax in the input (quotes, *, NEAR, -, AND, :) is just text."""
@@ -522,7 +529,7 @@ class Cache:
             for conv_id, channel, name, at, highlighted in people:
                 if conv_id not in seen:
                     seen.add(conv_id)
-                    hits.append(SearchHit(conv_id, channel, name, highlighted, at, "customer"))
+                    hits.append(SearchHit(conv_id, channel, name, highlighted, _utc(at), "customer"))
             # Newest first by rowid: ranking every hit of a common word would cost hundreds of ms.
             messages = c.exec_driver_sql(
                 "SELECT m.conversation_id, conv.channel, cust.display_name, m.created_at, "
@@ -536,7 +543,7 @@ class Cache:
             for conv_id, channel, name, at, snippet in messages:
                 if conv_id not in seen and len(hits) < limit:
                     seen.add(conv_id)
-                    hits.append(SearchHit(conv_id, channel, name, snippet, at, "message"))
+                    hits.append(SearchHit(conv_id, channel, name, snippet, _utc(at), "message"))
         return hits
 
     # -- outbox -----------------------------------------------------------------------------------

@@ -61,9 +61,21 @@ class SyncEngine:
         self._outbox_wake = asyncio.Event()
 
     # -- lifecycle ----------------------------------------------------------------------------------
+    async def _sender_guard(self) -> None:
+        """Restarts the sender after an unexpected error (a SQLite error, a bug) instead of dying."""
+        while True:
+            try:
+                await self._sender_loop()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox sender failed unexpectedly; restarting it")
+                await asyncio.sleep(1.0)
+
     def start(self) -> None:
         for coro, name in ((self._events_loop(), "events"), (self._pull_loop(), "pull"),
-                           (self._sender_loop(), "sender")):
+                           (self._sender_guard(), "sender")):
             task = asyncio.ensure_future(coro)
             task.set_name(f"sync-{name}")
             self._tasks.add(task)
@@ -124,6 +136,12 @@ class SyncEngine:
             except AuthError:
                 await self._set_state(SIGNED_OUT)
                 return
+            except Exception:
+                # A bug or a malformed page must not end syncing for the rest of the shift.
+                log.exception("pull failed unexpectedly; again in %.1fs", backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff)
+                self._pull_wanted.set()
 
     def request_pull(self) -> None:
         self._pull_wanted.set()
@@ -148,6 +166,10 @@ class SyncEngine:
                 if self.state != OFFLINE:
                     log.info("event stream lost: %s", exc)
                     await self._set_state(OFFLINE)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff)
+            except Exception:
+                log.exception("event stream failed unexpectedly")
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self._max_backoff)
 
@@ -206,6 +228,13 @@ class SyncEngine:
                 continue
             try:
                 result = await self._post(op)
+            except (ValueError, TypeError) as exc:
+                # The op itself is unusable (say, text over the limit): park it, don't block the rest.
+                log.warning("write %s cannot be sent: %s", op.op_id, exc)
+                cs = await self.db.run(self.db.cache.op_failed, op.op_id, "invalid: " + str(exc)[:200])
+                self._on_change(cs)
+                await self._set_state(self.state)
+                continue
             except AuthError:
                 await self._set_state(SIGNED_OUT)
                 return

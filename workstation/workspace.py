@@ -9,7 +9,7 @@ from typing import Callable
 
 from workstation import canned, protocol
 from workstation.api import ApiClient
-from workstation.cache import Cache, ChangeSet, CustomerCard, FeedRow, ThreadRow
+from workstation.cache import CConversation, Cache, ChangeSet, CustomerCard, FeedRow, SearchHit, ThreadRow
 from workstation.paths import data_dir, resources_dir
 from workstation.sync import DbWorker, SyncEngine
 
@@ -31,12 +31,13 @@ class Workspace:
         cache_path: Path | None = None,
         on_change: Callable[[ChangeSet], None] = lambda cs: None,
         on_state: Callable[[str, int], None] = lambda state, queued: None,
+        on_progress: Callable[[int, int], None] = lambda done, total: None,
     ) -> None:
         self.api = api
         self.agent = agent
         self.cache = Cache(cache_path or default_cache_path(api.base_url, agent.id))
         self.db = DbWorker(self.cache)
-        self.engine = SyncEngine(api, self.db, on_change=on_change, on_state=on_state)
+        self.engine = SyncEngine(api, self.db, on_change=on_change, on_state=on_state, on_progress=on_progress)
         self.canned = canned.load_library(resources_dir() / "canned")
 
     def start(self) -> None:
@@ -58,8 +59,35 @@ class Workspace:
     async def mark_read(self, conversation_id: int) -> ChangeSet:
         return await self.db.run(self.cache.mark_read, conversation_id)
 
+    async def conversation(self, conversation_id: int) -> CConversation | None:
+        return await self.db.run(self.cache.conversation, conversation_id)
+
+    async def agent_names(self) -> dict[int, str]:
+        return {a.id: a.name for a in await self.db.run(self.cache.agents)}
+
+    async def search(self, text: str) -> list[SearchHit]:
+        return await self.db.run(self.cache.search, text)
+
+    async def failed_ops(self) -> int:
+        return await self.db.run(self.cache.failed_ops)
+
     async def send_reply(self, conversation_id: int, text: str) -> str:
         return await self.engine.send_reply(conversation_id, text)
+
+    async def add_note(self, conversation_id: int, text: str) -> str:
+        return await self.engine.add_note(conversation_id, text, self.agent.id)
+
+    async def set_status(self, conversation_id: int, status: str) -> str:
+        return await self.engine.update_conversation(conversation_id, status=status)
+
+    async def assign(self, conversation_id: int, agent_id: int | None) -> str:
+        return await self.engine.update_conversation(conversation_id, assignee=(True, agent_id))
+
+    async def retry(self, op_id: str) -> None:
+        await self.engine.retry(op_id)
+
+    async def discard(self, op_id: str) -> None:
+        await self.engine.discard(op_id)
 
     def canned_context(self, card: CustomerCard | None, conversation_id: int | None) -> dict[str, str]:
         context = {

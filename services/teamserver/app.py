@@ -22,6 +22,50 @@ from workstation import __version__
 log = logging.getLogger(__name__)
 
 
+class BodyLimit:
+    """Refuses request bodies over a limit (413) before they are read into memory: the agent API takes
+    small JSON documents; webhooks get their own, larger limit in their route."""
+
+    def __init__(self, app, *, api_limit: int, webhook_limit: int) -> None:
+        self.app = app
+        self.api_limit = api_limit
+        self.webhook_limit = webhook_limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        limit = self.webhook_limit if scope["path"].startswith("/webhooks/") else self.api_limit
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            return await _too_large(send)
+        seen = 0
+
+        async def limited_receive():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _BodyTooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _BodyTooLarge:
+            await _too_large(send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _too_large(send) -> None:
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": b'{"detail":"request body too large"}'})
+
+
 def create_app(settings: Settings) -> FastAPI:
     engine = make_engine(settings.db_url)
     epoch = init_db(engine)
@@ -66,6 +110,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(sync.router)
     app.include_router(conversations.router)
     app.include_router(webhooks.router)
+    app.add_middleware(BodyLimit, api_limit=settings.max_api_bytes, webhook_limit=settings.max_webhook_bytes)
 
     @app.get("/v1/health", tags=["health"])
     def health() -> dict:

@@ -16,6 +16,8 @@ class Settings:
     whatsapp_api_base: str = "https://graph.facebook.com"
     whatsapp_api_version: str = "v21.0"
     max_webhook_bytes: int = 1024 * 1024
+    # Agent API bodies are small JSON documents: a 4,096-character reply is under 25 KB even escaped.
+    max_api_bytes: int = 64 * 1024
     sync_page_max: int = 1000
     # Retryable provider errors (throughput, 5xx, timeouts) are retried with capped exponential backoff
     # (a provider's Retry-After wins) this many times before the reply is shown as failed.

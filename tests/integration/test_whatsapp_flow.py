@@ -252,3 +252,19 @@ def test_no_secret_reaches_the_logs(stack):
                                            "WORKSTATION_WHATSAPP_TOKEN")]
     for secret in secrets + list(stack.passwords.values()) + [token, "forged-token-value"]:
         assert secret not in log
+
+
+def test_agent_api_refuses_oversize_bodies_before_reading_them(stack):
+    big = b'{"email": "a@b.c", "password": "' + b"x" * (200 * 1024) + b'"}'
+    r = httpx.post(f"{stack.server_url}/v1/session", content=big, headers={"Content-Type": "application/json"})
+    assert r.status_code == 413
+
+
+def test_messages_for_another_phone_number_are_ignored(stack):
+    token, _ = sign_in(stack)
+    before = latest_seq(stack, token)
+    wamid = f"wamid.{uuid.uuid4().hex}"
+    payload = text_webhook(wa_id=unique_wa_id(), name="Other", text="not ours " + wamid, wamid=wamid,
+                           timestamp=int(time.time()), phone_number_id="999999999999")
+    assert post_signed(stack, payload).status_code == 200  # acknowledged, so Meta stops retrying
+    assert latest_seq(stack, token) == before

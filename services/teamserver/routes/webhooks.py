@@ -68,6 +68,14 @@ async def whatsapp_webhook(request: Request) -> PlainTextResponse:
     except WebhookError as exc:
         log.warning("WhatsApp webhook refused: %s", exc.reason)
         raise HTTPException(exc.status_code, exc.reason) from None
+    ours = settings.whatsapp_phone_number_id
+    if ours:
+        # One Meta app can serve several numbers: only this server's number is ours to store and answer.
+        foreign = [m for m in batch.messages if m.account_id != ours]
+        if foreign:
+            log.warning("ignored %d WhatsApp message(s) addressed to another phone number", len(foreign))
+            batch = WebhookBatch(messages=[m for m in batch.messages if m.account_id == ours],
+                                 statuses=batch.statuses)
     new, seq = await run_in_threadpool(_store, request.app.state.engine, batch)
     if new:
         request.app.state.broadcaster.publish(seq)

@@ -156,6 +156,7 @@ def test_search_is_safe_against_fts_syntax_and_ignores_accents(cache):
         cache.search(query)  # must not raise
     [hit] = cache.search("devolucion")
     assert hit.conversation_id == 1 and hit.matched == "message"
+    assert hit.at == T0 + timedelta(minutes=2)
     assert "\ue000devolución\ue001" in hit.snippet
     assert cache.search('"A-12" NEAR') and cache.search("devol")  # prefix on the last word
     [customer_hit] = cache.search("lopez")
