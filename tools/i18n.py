@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import json
 import re
 import shutil
 import subprocess
@@ -200,11 +201,35 @@ def update(language: str) -> None:
     run_lrelease(ts, qm_path(language))
 
 
+def fill(language: str, translations_json: Path) -> int:
+    """Writes reviewed translations from a JSON object {"Context|source text": "translation"} into the
+    .ts and marks them finished; returns how many were filled."""
+    wanted = json.loads(translations_json.read_text(encoding="utf-8"))
+    tree = ET.parse(ts_path(language))
+    filled = 0
+    for context in tree.getroot().iter("context"):
+        name = context.findtext("name")
+        for message in context.iter("message"):
+            key = f"{name}|{message.findtext('source')}"
+            if key in wanted:
+                translation = message.find("translation")
+                translation.text = wanted[key]
+                translation.attrib.pop("type", None)
+                filled += 1
+    tree.write(ts_path(language), encoding="utf-8", xml_declaration=True)
+    return filled
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a .ts is out of date or incomplete")
+    parser.add_argument("--fill", type=Path, metavar="JSON",
+                        help='first write translations from a JSON object {"Context|source": "translation"}')
     parser.add_argument("languages", nargs="*", default=list(LANGUAGES), help=f"default: {' '.join(LANGUAGES)}")
     args = parser.parse_args(argv)
+    if args.fill:
+        for language in args.languages:
+            print(f"{language}: filled {fill(language, args.fill)} translation(s)")
     if args.check:
         failed = False
         for language in args.languages:

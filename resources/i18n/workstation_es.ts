@@ -9,7 +9,7 @@
         <translation>Buscar respuestas predefinidas</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+12"/>
         <source>Insert</source>
         <translation>Insertar</translation>
     </message>
@@ -22,19 +22,40 @@
 <context>
     <name>Composer</name>
     <message>
-        <location filename="../../ui/composer.py" line="+38"/>
+        <location filename="../../ui/composer.py" line="+84"/>
         <source>Write a reply… (Enter sends, Shift+Enter adds a line)</source>
         <translation>Escribe una respuesta… (Intro envía, Mayús+Intro añade una línea)</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="-32"/>
+        <location line="+34"/>
         <source>Send</source>
         <translation>Enviar</translation>
     </message>
     <message>
-        <location line="+18"/>
+        <location line="-44"/>
+        <source>Reply</source>
+        <translation>Responder</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Internal note</source>
+        <translation>Nota interna</translation>
+    </message>
+    <message>
+        <location line="+30"/>
         <source>%1 / %2</source>
         <translation>%1 / %2</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Write an internal note: only your team sees it (Enter saves)</source>
+        <translation>Escribe una nota interna: solo la ve tu equipo (Intro guarda)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Add note</source>
+        <translation>Añadir nota</translation>
     </message>
 </context>
 <context>
@@ -113,7 +134,7 @@
         <translation>Rellena el servidor, tu correo electrónico y tu contraseña.</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="+186"/>
+        <location filename="../../ui/app.py" line="+187"/>
         <source>Wrong email or password.</source>
         <translation>Correo o contraseña incorrectos.</translation>
     </message>
@@ -131,7 +152,7 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../ui/main_window.py" line="+44"/>
+        <location filename="../../ui/main_window.py" line="+45"/>
         <source>Workstation — %1</source>
         <translation>Workstation — %1</translation>
     </message>
@@ -141,7 +162,12 @@
         <translation>Conversaciones</translation>
     </message>
     <message>
-        <location line="+25"/>
+        <location line="+7"/>
+        <source>Search messages, customers, numbers…</source>
+        <translation>Buscar mensajes, clientes, números…</translation>
+    </message>
+    <message>
+        <location line="+43"/>
         <source>Select a conversation in the feed.</source>
         <translation>Selecciona una conversación de la lista.</translation>
     </message>
@@ -156,7 +182,17 @@
         <translation>Respuestas predefinidas</translation>
     </message>
     <message>
-        <location line="+33"/>
+        <location line="+18"/>
+        <source>Syncing… %p%</source>
+        <translation>Sincronizando… %p%</translation>
+    </message>
+    <message>
+        <location line="+44"/>
+        <source>%1 not sent</source>
+        <translation>%1 sin enviar</translation>
+    </message>
+    <message>
+        <location line="+5"/>
         <source>● Online</source>
         <translation>● En línea</translation>
     </message>
@@ -186,12 +222,57 @@
         <translation>Algo ha fallado; consulta el registro.</translation>
     </message>
     <message>
+        <location line="+87"/>
+        <source>Unassigned</source>
+        <translation>Sin asignar</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Assigned to you</source>
+        <translation>Asignada a ti</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Assigned to %1</source>
+        <translation>Asignada a %1</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Unassign</source>
+        <translation>Desasignar</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Assign to me</source>
+        <translation>Asignármela</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Reopen</source>
+        <translation>Reabrir</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Resolve</source>
+        <translation>Resolver</translation>
+    </message>
+    <message>
+        <location line="+36"/>
+        <source>Retry</source>
+        <translation>Reintentar</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Discard</source>
+        <translation>Descartar</translation>
+    </message>
+    <message>
         <location filename="../../ui/app.py" line="-61"/>
         <source>Demo: messages arrive from the WhatsApp sandbox every few seconds.</source>
         <translation>Demo: cada pocos segundos llegan mensajes del simulador de WhatsApp.</translation>
     </message>
     <message>
-        <location line="+93"/>
+        <location line="+94"/>
         <source>No system keyring</source>
         <translation>No hay llavero del sistema</translation>
     </message>
@@ -204,7 +285,7 @@
 <context>
     <name>ThreadModel</name>
     <message>
-        <location filename="../../ui/thread_model.py" line="+22"/>
+        <location filename="../../ui/thread_model.py" line="+21"/>
         <source>The 24-hour reply window is closed: send an approved template.</source>
         <translation>La ventana de respuesta de 24 horas está cerrada: envía una plantilla aprobada.</translation>
     </message>
@@ -239,9 +320,14 @@
         <translation>No entregado.</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+6"/>
         <source>Not sent: %1</source>
         <translation>No enviado: %1</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>right-click to retry or discard</source>
+        <translation>clic derecho para reintentar o descartar</translation>
     </message>
     <message>
         <location line="+2"/>
@@ -249,7 +335,28 @@
         <translation>En cola — se enviará al recuperar la conexión</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+8"/>
+        <source>Status → %1</source>
+        <translation>Estado → %1</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Unassigned</source>
+        <translation>Sin asignar</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Assigned to %1</source>
+        <translation>Asignada a %1</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Internal note</source>
+        <translation>Nota interna</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <location line="+5"/>
         <source>Sending…</source>
         <translation>Enviando…</translation>
     </message>
@@ -306,6 +413,29 @@
         <location line="+1"/>
         <source>Email</source>
         <translation>Correo electrónico</translation>
+    </message>
+</context>
+<context>
+    <name>status</name>
+    <message>
+        <location line="+7"/>
+        <source>Open</source>
+        <translation>Abierta</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Pending</source>
+        <translation>Pendiente</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Snoozed</source>
+        <translation>Pospuesta</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Resolved</source>
+        <translation>Resuelta</translation>
     </message>
 </context>
 </TS>
