@@ -47,6 +47,8 @@ def open_window(api: ApiClient, agent: protocol.AgentPublic, *, language: str,
     )
     window = MainWindow(workspace, language=language)
     holder["w"] = window
+    # Once closed, the window hears nothing more from the core (its widgets are about to go).
+    window.closed.connect(lambda: holder.pop("w", None))
     window.start()
     workspace.start()
     return window, workspace

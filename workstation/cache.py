@@ -588,7 +588,8 @@ class Cache:
                 raise KeyError(f"conversation {conversation_id} is not in the cache")
             payload = {
                 "status": status, "set_assignee": set_assignee, "assignee_id": assignee_id,
-                "expected_version": current[2], "previous": {"status": current[0], "assignee_id": current[1]},
+                "expected_version": current[2] + self._updates_ahead(c, conversation_id),
+                "previous": {"status": current[0], "assignee_id": current[1]},
             }
             op_id = self._enqueue(c, "update", conversation_id, payload, now)
             values = {}
@@ -599,6 +600,15 @@ class Cache:
             if values:
                 c.execute(sa.update(CConversation).where(CConversation.id == conversation_id).values(**values))
         return op_id, ChangeSet(conversation_ids={conversation_id})
+
+    @staticmethod
+    def _updates_ahead(conn, conversation_id: int, before_seq: int | None = None) -> int:
+        """Our own queued changes that will reach the server first, each bumping its version by one."""
+        stmt = sa.select(sa.func.count()).select_from(COutbox).where(
+            COutbox.conversation_id == conversation_id, COutbox.kind == "update", COutbox.state == "queued")
+        if before_seq is not None:
+            stmt = stmt.where(COutbox.seq < before_seq)
+        return conn.execute(stmt).scalar_one()
 
     def next_op(self) -> COutbox | None:
         with self.engine.connect() as c:
@@ -677,7 +687,7 @@ class Cache:
                 current = c.execute(sa.select(CConversation.status, CConversation.assignee_id, CConversation.version)
                                     .where(CConversation.id == op.conversation_id)).first()
                 if current is not None:
-                    payload["expected_version"] = current[2]
+                    payload["expected_version"] = current[2] + self._updates_ahead(c, op.conversation_id, op.seq)
                     payload["previous"] = {"status": current[0], "assignee_id": current[1]}
                     redo = {}
                     if payload.get("status") is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
@@ -150,14 +151,17 @@ class SyncEngine:
         backoff = 0.5
         while True:
             try:
-                async for poke in self.api.events():
-                    if self.state != ONLINE:
-                        await self._set_state(ONLINE)
-                        self._outbox_wake.set()
-                    backoff = 0.5
-                    known_epoch = await self.db.run(self.db.cache.epoch)
-                    if poke.seq > await self.db.run(self.db.cache.cursor) or (poke.epoch and poke.epoch != known_epoch):
-                        self._pull_wanted.set()
+                # aclosing: a cancelled stream is closed here and now, not later by the garbage collector.
+                async with contextlib.aclosing(self.api.events()) as stream:
+                    async for poke in stream:
+                        if self.state != ONLINE:
+                            await self._set_state(ONLINE)
+                            self._outbox_wake.set()
+                        backoff = 0.5
+                        known_epoch = await self.db.run(self.db.cache.epoch)
+                        if poke.seq > await self.db.run(self.db.cache.cursor) or (
+                                poke.epoch and poke.epoch != known_epoch):
+                            self._pull_wanted.set()
                 raise NetworkError("event stream ended")
             except AuthError:
                 await self._set_state(SIGNED_OUT)

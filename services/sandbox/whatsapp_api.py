@@ -124,7 +124,7 @@ class FaultRequest(BaseModel):
     hang_seconds: float = Field(default=3.0, ge=0.0, le=120.0)
 
     @model_validator(mode="after")
-    def _code_or_rate(self) -> "FaultRequest":
+    def _code_or_rate(self) -> FaultRequest:
         if self.code is None and self.rate is None:
             raise ValueError("give a Graph error `code` (with `count`) or a fault `rate`")
         return self

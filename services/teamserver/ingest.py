@@ -122,7 +122,6 @@ def store_inbound(session: Session, msg: InboundMessage) -> bool:
     if conversation.last_inbound_at is None or msg.sent_at > conversation.last_inbound_at:
         conversation.last_inbound_at = msg.sent_at
     conversation.inbound_count += 1
-    conversation.version += 1
     session.add(conversation)
     session.flush()
     changes.record(session, "conversation", conversation.id)

@@ -75,6 +75,7 @@ class Conversation(SQLModel, table=True):
     last_inbound_at: datetime | None = ts_field(nullable=True, default=None)
     last_message_preview: str = ""
     last_message_direction: str | None = None
+    # Bumped only by status and assignment changes: the writes that can conflict between agents.
     version: int = 1
     inbound_count: int = 0
     updated_by_agent_id: int | None = Field(default=None, foreign_key="agent.id")

@@ -31,7 +31,8 @@ def sign_in(stack, email: str | None = None) -> tuple[str, dict]:
 
 def sync_all(stack, token: str, after: int = 0) -> dict:
     """Every page from `after` on, merged by entity id (later pages win)."""
-    merged: dict[str, dict[int, dict]] = {k: {} for k in ("agents", "customers", "identities", "conversations", "messages")}
+    kinds = ("agents", "customers", "identities", "conversations", "messages", "notes")
+    merged: dict[str, dict[int, dict]] = {k: {} for k in kinds}
     while True:
         r = httpx.get(f"{stack.server_url}/v1/sync", params={"after": after, "limit": 50},
                       headers={"Authorization": f"Bearer {token}"})

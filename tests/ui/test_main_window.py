@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import uuid
 
 import httpx
@@ -29,6 +30,8 @@ def window(stack, qloop, qtbot, tmp_path):
     win.close()
     stopping = asyncio.ensure_future(workspace.stop())
     qtbot.waitUntil(stopping.done, timeout=10000)
+    gc.collect()  # finalize abandoned stream generators now, while this test's loop is running
+    qtbot.wait(20)
 
 
 def feed_names(win) -> list[str]:

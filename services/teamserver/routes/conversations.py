@@ -94,7 +94,6 @@ def post_reply(conversation_id: int, body: protocol.ReplyCreate, agent: CurrentA
         conversation.last_message_at = message.created_at
         conversation.last_message_preview = preview(body.text)
         conversation.last_message_direction = "out"
-        conversation.version += 1
         session.add(conversation)
         session.flush()
         changes.record(session, "conversation", conversation.id)

@@ -110,7 +110,7 @@ def test_timeout_hangs_then_answers_503_without_accepting(sandbox, receiver):
     base = sandbox()
     inbound(base, CUSTOMER)
     receiver.next()
-    set_rate(base, rate=1.0, kinds=["timeout"], hang_seconds=0.6)
+    set_rate(base, rate=1.0, kinds=["timeout"], hang_seconds=1.0)
 
     async def impatient_send() -> None:
         # The sender's own timeout (0.2 s) is shorter than the hang: it sees a timeout.
@@ -121,7 +121,7 @@ def test_timeout_hangs_then_answers_503_without_accepting(sandbox, receiver):
     started = time.monotonic()
     with pytest.raises(ChannelError) as info:
         asyncio.run(impatient_send())
-    assert time.monotonic() - started < 0.55
+    assert time.monotonic() - started < 0.9
     assert (info.value.kind, info.value.title) == (ErrorKind.RETRYABLE, "timeout")
     # The attempt is logged at once, although the sandbox is still hanging on it.
     [record] = sent_log(base)
@@ -130,7 +130,7 @@ def test_timeout_hangs_then_answers_503_without_accepting(sandbox, receiver):
     # A patient client gets the 503 (Graph code 2) after the hang.
     started = time.monotonic()
     response = graph_post(base, text_body(CUSTOMER))
-    assert time.monotonic() - started >= 0.55
+    assert time.monotonic() - started >= 0.95
     assert response.status_code == 503 and response.json()["error"]["code"] == 2
     assert status_webhook_ids(receiver) == set()
 
@@ -142,15 +142,15 @@ def test_rate_is_seeded_and_only_accepted_sends_get_a_wamid_and_statuses(sandbox
 
     def run(seed: int) -> list[int]:
         set_rate(base, rate=0.4, kinds=["429", "500", "503raw"], seed=seed)
-        return [graph_post(base, text_body(CUSTOMER, f"n{i}")).status_code for i in range(40)]
+        return [graph_post(base, text_body(CUSTOMER, f"n{i}")).status_code for i in range(25)]
 
     first, again, other = run(7), run(7), run(8)
     assert first == again != other
-    assert 5 <= sum(code != 200 for code in first) <= 30
+    assert 3 <= sum(code != 200 for code in first) <= 20
     assert set(first) <= {200, 429, 500, 503}
 
     log = sent_log(base)
-    assert len(log) == 120
+    assert len(log) == 75
     accepted = [r["response"]["messages"][0]["id"] for r in log if r["status_code"] == 200]
     assert all(r["fault"] is not None and "messages" not in str(r["response"]) for r in log if r["status_code"] != 200)
     assert status_webhook_ids(receiver, settle=0.5) == set(accepted)

@@ -163,3 +163,12 @@ def test_search_is_safe_against_fts_syntax_and_ignores_accents(cache):
     assert customer_hit.matched == "customer" and "\ue000López\ue001" in customer_hit.snippet
     assert cache.search("34600")[0].matched == "customer"  # by handle
     assert cache.search("nothing-like-this") == []
+
+
+def test_changes_queued_in_a_row_expect_the_versions_their_predecessors_will_make(cache):
+    first, _ = cache.enqueue_update(1, assignee=(True, 5))
+    second, _ = cache.enqueue_update(1, status="resolved")
+    ops = {cache.next_op().op_id: cache.next_op()}
+    assert '"expected_version": 1' in ops[first].payload
+    cache.op_done(first, conv(1, at=T0, version=2))
+    assert '"expected_version": 2' in cache.next_op().payload and cache.next_op().op_id == second
