@@ -51,7 +51,11 @@ class DemoStack:
         server = self.children[0]
         server.stdin.close()
         server.terminate()
-        server.wait(timeout)
+        try:
+            server.wait(timeout)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
     def start_server(self, timeout: float = 30.0) -> None:
         """Starts the team server again on the same port and database."""

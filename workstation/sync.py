@@ -60,6 +60,9 @@ class SyncEngine:
         self._pull_lock = asyncio.Lock()
         self._pull_wanted = asyncio.Event()
         self._outbox_wake = asyncio.Event()
+        # Set when the event stream (re)connects: ends an outbox backoff early. New writes do not, or
+        # every reply typed while offline would hammer the dead server once more.
+        self._server_back = asyncio.Event()
 
     # -- lifecycle ----------------------------------------------------------------------------------
     async def _sender_guard(self) -> None:
@@ -156,6 +159,7 @@ class SyncEngine:
                     async for poke in stream:
                         if self.state != ONLINE:
                             await self._set_state(ONLINE)
+                            self._server_back.set()
                             self._outbox_wake.set()
                         backoff = 0.5
                         known_epoch = await self.db.run(self.db.cache.epoch)
@@ -261,9 +265,9 @@ class SyncEngine:
                 if isinstance(exc, NetworkError) and self.state != OFFLINE:
                     await self._set_state(OFFLINE)
                 # Wait, but wake early when the event stream says the server is back.
-                self._outbox_wake.clear()
+                self._server_back.clear()
                 try:
-                    await asyncio.wait_for(self._outbox_wake.wait(), backoff)
+                    await asyncio.wait_for(self._server_back.wait(), backoff)
                 except TimeoutError:
                     pass
                 backoff = min(backoff * 2, self._max_backoff)

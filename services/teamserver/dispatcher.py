@@ -19,6 +19,9 @@ log = logging.getLogger(__name__)
 
 
 class Dispatcher:
+    """One drain task per conversation sends its pending replies oldest first, so commit order is send
+    order whichever request thread committed them."""
+
     def __init__(
         self,
         engine: Engine,
@@ -28,6 +31,7 @@ class Dispatcher:
         attempts: int = 12,
         base_delay: float = 0.5,
         max_delay: float = 30.0,
+        stop_grace: float = 15.0,
     ) -> None:
         self._engine = engine
         self._broadcaster = broadcaster
@@ -35,46 +39,63 @@ class Dispatcher:
         self._attempts = attempts
         self._base_delay = base_delay
         self._max_delay = max_delay
+        self._stop_grace = stop_grace
         self._loop: asyncio.AbstractEventLoop | None = None
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tasks: set[asyncio.Task] = set()
+        self._stopping = asyncio.Event()
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         # Replies committed before a crash or restart but never handed to the provider go out now.
-        pending = await asyncio.to_thread(self._pending_ids)
-        for message_id, conversation_id in pending:
-            self._spawn(message_id, conversation_id)
+        for conversation_id in await asyncio.to_thread(self._conversations_with_pending):
+            self._spawn(conversation_id)
 
     async def stop(self) -> None:
+        """Lets sends already at the provider finish (their outcome must be recorded, or a restart would
+        send them again); cancels what is only waiting."""
+        self._stopping.set()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=self._stop_grace)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def submit(self, message_id: int, conversation_id: int) -> None:
-        """Thread-safe: queue a committed pending reply for sending."""
+        """Thread-safe: a reply was committed in this conversation; make sure it gets drained."""
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._spawn, message_id, conversation_id)
+            self._loop.call_soon_threadsafe(self._spawn, conversation_id)
 
-    def _spawn(self, message_id: int, conversation_id: int) -> None:
-        # asyncio.Lock wakes waiters first come, first served, so replies leave in commit order.
-        task = asyncio.ensure_future(self._send(message_id, conversation_id))
+    def _spawn(self, conversation_id: int) -> None:
+        if self._stopping.is_set():
+            return
+        task = asyncio.ensure_future(self._drain(conversation_id))
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
 
-    def _pending_ids(self) -> list[tuple[int, int]]:
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("reply dispatch failed", exc_info=task.exception())
+
+    def _conversations_with_pending(self) -> list[int]:
         with Session(self._engine) as s:
             rows = s.exec(
-                select(Message.id, Message.conversation_id)
+                select(Message.conversation_id)
                 .where(Message.direction == "out", Message.delivery_state == "pending")
-                .order_by(Message.id)
+                .group_by(Message.conversation_id).order_by(Message.conversation_id)
             ).all()
-        return [(r[0], r[1]) for r in rows]
+        return list(rows)
 
-    def _load(self, message_id: int) -> tuple[Message, str] | None:
+    def _oldest_pending(self, conversation_id: int) -> tuple[Message, str] | None:
         with Session(self._engine) as s:
-            message = s.get(Message, message_id)
-            if message is None or message.delivery_state != "pending":
+            message = s.exec(
+                select(Message)
+                .where(Message.conversation_id == conversation_id, Message.direction == "out",
+                       Message.delivery_state == "pending")
+                .order_by(Message.id).limit(1)
+            ).first()
+            if message is None:
                 return None
             conversation = s.get(Conversation, message.conversation_id)
             identity = s.get(Identity, conversation.identity_id)
@@ -99,31 +120,36 @@ class Dispatcher:
             s.commit()
             return change.seq
 
-    async def _send(self, message_id: int, conversation_id: int) -> None:
+    async def _drain(self, conversation_id: int) -> None:
         async with self._locks[conversation_id]:
-            loaded = await asyncio.to_thread(self._load, message_id)
-            if loaded is None:
-                return
-            message, handle = loaded
-            connector = self._connectors.get(message.channel)
-            if connector is None:
-                error = ChannelError(ErrorKind.PERMISSION, f"{message.channel} is not configured on this server")
-                seq = await asyncio.to_thread(self._finish, message_id, error=error)
-                self._broadcaster.publish(seq)
-                return
-            for attempt in range(1, self._attempts + 1):
-                try:
-                    result = await connector.send(OutboundText(recipient_handle=handle, text=message.text))
-                except ChannelError as exc:
-                    if exc.kind == ErrorKind.RETRYABLE and attempt < self._attempts:
-                        # The provider's Retry-After wins over our own backoff: never hammer.
-                        delay = exc.retry_after or min(self._base_delay * 2 ** (attempt - 1), self._max_delay)
-                        log.warning("send of message %s failed (%s); retry %s in %.1fs", message_id, exc, attempt, delay)
-                        await asyncio.sleep(delay)
+            while not self._stopping.is_set():
+                loaded = await asyncio.to_thread(self._oldest_pending, conversation_id)
+                if loaded is None:
+                    return
+                await self._send(*loaded)
+
+    async def _send(self, message: Message, handle: str) -> None:
+        connector = self._connectors.get(message.channel)
+        if connector is None:
+            error = ChannelError(ErrorKind.PERMISSION, f"{message.channel} is not configured on this server")
+            self._broadcaster.publish(await asyncio.to_thread(self._finish, message.id, error=error))
+            return
+        for attempt in range(1, self._attempts + 1):
+            try:
+                result = await connector.send(OutboundText(recipient_handle=handle, text=message.text))
+            except ChannelError as exc:
+                if exc.kind == ErrorKind.RETRYABLE and attempt < self._attempts:
+                    # The provider's Retry-After wins over our own backoff: never hammer.
+                    delay = exc.retry_after or min(self._base_delay * 2 ** (attempt - 1), self._max_delay)
+                    log.warning("send of message %s failed (%s); retry %s in %.1fs", message.id, exc, attempt, delay)
+                    try:
+                        await asyncio.wait_for(self._stopping.wait(), delay)
+                        return  # stopping: the reply stays pending and goes out after the restart
+                    except TimeoutError:
                         continue
-                    log.warning("send of message %s failed for good: %s", message_id, exc)
-                    seq = await asyncio.to_thread(self._finish, message_id, error=exc)
-                else:
-                    seq = await asyncio.to_thread(self._finish, message_id, provider_id=result.provider_message_id)
-                self._broadcaster.publish(seq)
-                return
+                log.warning("send of message %s failed for good: %s", message.id, exc)
+                seq = await asyncio.to_thread(self._finish, message.id, error=exc)
+            else:
+                seq = await asyncio.to_thread(self._finish, message.id, provider_id=result.provider_message_id)
+            self._broadcaster.publish(seq)
+            return
