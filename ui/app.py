@@ -12,46 +12,95 @@ import qasync
 from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from ui import i18n
+from ui import crash, i18n
 from ui.login_dialog import LoginDialog
 from ui.main_window import MainWindow
+from ui.notifier import Notifier
+from ui.style import app_icon
+from ui.theme import apply_theme
 from workstation import protocol
 from workstation.api import ApiClient
 from workstation.credentials import CredentialStore, account_key
 from workstation.errors import AuthError, NetworkError, ServerError
 from workstation.preferences import Preferences
+from workstation.settings import Settings
 from workstation.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
 
-def make_app(lang: str | None) -> tuple[QApplication, str]:
+def make_app(lang: str | None, settings: Settings | None = None) -> tuple[QApplication, str]:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Workstation")
     app.setOrganizationName("Workstation")
+    app.setWindowIcon(app_icon())
     app.setQuitOnLastWindowClosed(False)  # the async main decides when to stop, after cleanup
-    language = i18n.pick_language(lang)
-    app._translators = i18n.install(app, language)  # keep them alive
+    settings = settings or Settings()
+    chosen = settings.get("language")
+    language = i18n.pick_language(lang or (None if chosen == "system" else chosen))
+    i18n.install(app, language)
+    apply_theme(app, settings.get("theme"))
+    crash.install()
     return app, language
 
 
+class Host:
+    """Owns one signed-in workspace and its window; rebuilds the window when the language changes."""
+
+    def __init__(self, api: ApiClient, agent: protocol.AgentPublic, *, language: str,
+                 cache_path: Path | None = None, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.language = language
+        self.window: MainWindow | None = None
+        self.closed = asyncio.Event()
+        self.workspace = Workspace(
+            api, agent, cache_path=cache_path,
+            on_change=lambda cs: self.window and self.window.on_workspace_changed(cs),
+            on_state=lambda state, queued: self.window and self.window.on_workspace_state(state, queued),
+            on_progress=lambda done, total: self.window and self.window.on_workspace_progress(done, total),
+        )
+        self.notifier = Notifier(self.settings, agent.id, app_icon())
+        self.settings.subscribe("language", self.on_language_changed)
+        self.settings.subscribe("theme", lambda theme: apply_theme(QApplication.instance(), theme))
+        self.window = self._build()
+        self.workspace.start()
+
+    def _build(self) -> MainWindow:
+        window = MainWindow(self.workspace, language=self.language, settings=self.settings, notifier=self.notifier)
+        window.closed.connect(lambda: self._on_window_closed(window))
+        window.start()
+        return window
+
+    def _on_window_closed(self, window: MainWindow) -> None:
+        if window is self.window:
+            # Once closed, the window hears nothing more from the core (its widgets are about to go).
+            self.window = None
+            self.closed.set()
+
+    def on_language_changed(self, value: str) -> None:
+        # After the settings dialog has closed: it belongs to the window being replaced.
+        QTimer.singleShot(0, lambda: self.rebuild(i18n.pick_language(None if value == "system" else value)))
+
+    def rebuild(self, language: str) -> None:
+        """Switches the interface language live: a new window in the new language takes the old one's
+        place, with the same state (selection, drafts, geometry, search)."""
+        old = self.window
+        if old is None or language == self.language:
+            return
+        i18n.install(QApplication.instance(), language)
+        self.language = language
+        old.save_window_state()
+        self.window = self._build()
+        self.window.show()
+        old.close()
+
+
 def open_window(api: ApiClient, agent: protocol.AgentPublic, *, language: str,
-                cache_path: Path | None = None) -> tuple[MainWindow, Workspace]:
+                cache_path: Path | None = None, settings: Settings | None = None) -> tuple[MainWindow, Workspace]:
     """Builds the workspace and its window, wires core callbacks to the window, and starts syncing."""
-    holder: dict[str, MainWindow] = {}
-    workspace = Workspace(
-        api, agent, cache_path=cache_path,
-        on_change=lambda cs: holder["w"].on_workspace_changed(cs) if "w" in holder else None,
-        on_state=lambda state, queued: holder["w"].on_workspace_state(state, queued) if "w" in holder else None,
-        on_progress=lambda done, total: holder["w"].on_workspace_progress(done, total) if "w" in holder else None,
-    )
-    window = MainWindow(workspace, language=language)
-    holder["w"] = window
-    # Once closed, the window hears nothing more from the core (its widgets are about to go).
-    window.closed.connect(lambda: holder.pop("w", None))
-    window.start()
-    workspace.start()
-    return window, workspace
+    host = Host(api, agent, language=language, cache_path=cache_path, settings=settings)
+    host.window._host = host  # keep the host alive as long as the window
+    return host.window, host.workspace
 
 
 class _QuitRequest:
@@ -92,19 +141,17 @@ def _run(app: QApplication, coro) -> int:
         asyncio.set_event_loop(None)
 
 
-async def _until_closed(window: MainWindow, workspace: Workspace) -> None:
-    closed = asyncio.Event()
-    window.closed.connect(closed.set)
-    window.show()
+async def _until_closed(host: Host) -> None:
+    host.window.show()
     quit_wait = asyncio.ensure_future(_QuitRequest.event.wait()) if _QuitRequest.event else None
-    closed_wait = asyncio.ensure_future(closed.wait())
+    closed_wait = asyncio.ensure_future(host.closed.wait())
     await asyncio.wait([t for t in (quit_wait, closed_wait) if t], return_when=asyncio.FIRST_COMPLETED)
-    if not closed.is_set():
-        window.close()
+    if host.window is not None:
+        host.window.close()
     for task in (quit_wait, closed_wait):
         if task is not None:
             task.cancel()
-    await workspace.stop()
+    await host.workspace.stop()
 
 
 # -- the demo -----------------------------------------------------------------------------------------
@@ -128,7 +175,8 @@ async def _demo_main(stack, language: str, smoke: bool) -> int:
     api = ApiClient(stack.server_url)
     session = await api.sign_in(stack.lead_email, stack.lead_password)
     log.info("demo signed in as %s (%s)", session.agent.name, session.agent.role)
-    window, workspace = open_window(api, session.agent, language=language, cache_path=stack.data_dir / "cache.sqlite")
+    host = Host(api, session.agent, language=language, cache_path=stack.data_dir / "cache.sqlite")
+    window = host.window
     window.statusBar().showMessage(QCoreApplication.translate("MainWindow", "Demo: messages arrive from the WhatsApp sandbox every few seconds."), 15000)
     result = {"code": 0}
     if smoke:
@@ -147,7 +195,7 @@ async def _demo_main(stack, language: str, smoke: bool) -> int:
 
         window.thread_loaded.connect(on_thread_loaded)
         QTimer.singleShot(60000, on_timeout)
-    await _until_closed(window, workspace)
+    await _until_closed(host)
     return result["code"]
 
 
@@ -219,7 +267,8 @@ async def _desktop_main(language: str) -> int:
     if signed_in is None:
         return 0
     api, agent = signed_in
-    window, workspace = open_window(api, agent, language=language)
+    host = Host(api, agent, language=language)
+    window = host.window
     if not creds.persistent:
         # Non-modal: a nested modal loop would stall the asyncio tasks that keep the cache in sync.
         notice = QMessageBox(
@@ -228,5 +277,5 @@ async def _desktop_main(language: str) -> int:
             QMessageBox.StandardButton.Ok, window,
         )
         notice.open()
-    await _until_closed(window, workspace)
+    await _until_closed(host)
     return 0

@@ -24,7 +24,10 @@ def pick_language(requested: str | None = None) -> str:
 def install(app: QApplication, language: str) -> list[QTranslator]:
     """Loads the translators for `language` (English is the source language and needs none)."""
     QLocale.setDefault(QLocale(language))
+    for old in getattr(app, "_workstation_translators", []):
+        app.removeTranslator(old)
     translators: list[QTranslator] = []
+    app._workstation_translators = translators  # installed translators must stay alive
     if language == "en":
         return translators
     ours = QTranslator(app)

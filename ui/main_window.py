@@ -5,24 +5,37 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from PySide6.QtCore import QModelIndex, QTimer, Qt, Signal
+import base64
+import json
+
+from PySide6.QtCore import QByteArray, QEvent, QModelIndex, QObject, QTimer, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QFont
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QLabel, QLineEdit, QListView, QMainWindow, QMenu, QProgressBar, QPushButton,
-    QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget,
+    QAbstractItemView, QAbstractSpinBox, QApplication, QComboBox, QHBoxLayout, QKeySequenceEdit, QLabel, QLineEdit,
+    QListView, QMainWindow, QMenu, QPlainTextEdit, QProgressBar, QPushButton, QSplitter, QStackedWidget, QTabWidget,
+    QTextEdit, QVBoxLayout, QWidget,
 )
 
+from ui import crash
+from ui.actions import Actions
 from ui.canned_panel import CannedPanel
-from ui.composer import Composer
+from ui.command_palette import CommandPalette
+from ui.composer import NOTE, REPLY, Composer
 from ui.customer_pane import CustomerPane
 from ui.feed_delegate import FeedDelegate
 from ui.feed_model import ConversationIdRole, FeedModel
-from ui.style import channel_name, status_name
+from ui.notifier import Notifier
+from ui.settings_dialog import SettingsDialog
+from ui.shortcut_sheet import ShortcutSheet
+from ui.style import app_icon, channel_name, status_name
 from ui.thread_delegate import ThreadDelegate
 from ui.thread_model import FailedRole, OpIdRole, ThreadModel
 from workstation import canned
 from workstation.cache import ChangeSet, FeedRow, SearchHit
+from workstation.settings import Settings
 from workstation.sync import CONNECTING, OFFLINE, ONLINE, SIGNED_OUT
+
+TEXT_INPUTS = (QLineEdit, QPlainTextEdit, QTextEdit, QKeySequenceEdit, QAbstractSpinBox, QComboBox)
 from workstation.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -33,16 +46,21 @@ class MainWindow(QMainWindow):
     feed_loaded = Signal(int)  # rows now in the feed
     thread_loaded = Signal(int, int)  # conversation id, messages shown
 
-    def __init__(self, workspace: Workspace, *, language: str) -> None:
+    def __init__(self, workspace: Workspace, *, language: str, settings: Settings | None = None,
+                 notifier: Notifier | None = None) -> None:
         super().__init__()
         self.workspace = workspace
         self.language = language
+        self.settings = settings or Settings()
+        self.notifier = notifier or Notifier(self.settings, workspace.agent.id, app_icon(), self)
+        self.setWindowIcon(app_icon())
         self.current_conversation: int | None = None
         self._tasks: dict[str, asyncio.Task] = {}
         self._background: set[asyncio.Task] = set()
         self._first_feed = True
         agent = workspace.agent
-        self.setWindowTitle(self.tr("Workstation — %1").replace("%1", agent.name))
+        self._title = self.tr("Workstation — %1").replace("%1", agent.name)
+        self.setWindowTitle(self._title)
         self.resize(1320, 820)
 
         self.feed_model = FeedModel(self)
@@ -139,6 +157,7 @@ class MainWindow(QMainWindow):
         splitter.setSizes([340, 640, 340])
         splitter.setChildrenCollapsible(False)
         self.setCentralWidget(splitter)
+        self.splitter = splitter
 
         self.sync_progress = QProgressBar(self)
         self.sync_progress.setObjectName("syncProgress")
@@ -169,6 +188,34 @@ class MainWindow(QMainWindow):
         self.thread_view.customContextMenuRequested.connect(self.on_thread_context_menu_requested)
         self.assign_button.clicked.connect(self.on_assign_button_clicked)
         self.status_button.clicked.connect(self.on_status_button_clicked)
+
+        self.actions_ = Actions(self, {
+            "next_conversation": lambda: self.move_selection(1),
+            "previous_conversation": lambda: self.move_selection(-1),
+            "reply": lambda: self.focus_composer(REPLY),
+            "note": lambda: self.focus_composer(NOTE),
+            "canned": self.focus_canned,
+            "resolve_and_next": self.resolve_and_next,
+            "assign_to_me": self.assign_to_me,
+            "snooze": lambda: self._set_status("snoozed"),
+            "search": self.focus_search,
+            "command_palette": self.open_command_palette,
+            "shortcut_sheet": self.open_shortcut_sheet,
+            "settings": self.open_settings,
+        }, self.settings.get("shortcuts"))
+        self.settings.subscribe("shortcuts", self.actions_.apply_shortcuts)
+        self.notifier.open_requested.connect(self.open_conversation)
+        self.notifier.show_requested.connect(self.bring_to_front)
+        self._last_note_id: int | None = None
+        self._drafts, self._restore_conversation = workspace.load_ui_state()
+        self._draft_timer = QTimer(self)
+        self._draft_timer.setSingleShot(True)
+        self._draft_timer.setInterval(800)
+        self._draft_timer.timeout.connect(self._save_drafts)
+        self.composer.edit.textChanged.connect(self.on_composer_text_changed)
+        self._name_accessibly()
+        self._restore_window_state()
+        QApplication.instance().installEventFilter(self)
 
     # -- core callbacks (called on the loop, which is the Qt thread) --------------------------------------
     def on_workspace_changed(self, cs: ChangeSet) -> None:
@@ -221,8 +268,8 @@ class MainWindow(QMainWindow):
     def _task_done(self, task: asyncio.Task) -> None:
         self._background.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.error("UI task failed", exc_info=task.exception())
-            self.statusBar().showMessage(self.tr("Something went wrong; see the log."), 8000)
+            exc = task.exception()
+            crash.report(type(exc), exc, exc.__traceback__, context=f"UI task {task.get_name()}")
 
     def start(self) -> None:
         self._run("feed", self._reload_feed())
@@ -251,8 +298,25 @@ class MainWindow(QMainWindow):
                 self.feed_view.selectionModel().blockSignals(False)
         elif self._first_feed and rows:
             self._first_feed = False
-            self.feed_view.setCurrentIndex(self.feed_model.index(0))
+            restore = self.feed_model.row_of(self._restore_conversation) if self._restore_conversation else -1
+            self.feed_view.setCurrentIndex(self.feed_model.index(max(restore, 0)))
+        if not self.searching:
+            self.notifier.update_feed(rows)
+            self._update_title()
+            await self._check_mentions()
         self.feed_loaded.emit(len(rows))
+
+    async def _check_mentions(self) -> None:
+        if self._last_note_id is None:
+            self._last_note_id = await self.workspace.last_note_id()  # older notes are not news
+            return
+        for local_id, conversation_id, text, author in await self.workspace.mentions(after_local_id=self._last_note_id):
+            self._last_note_id = max(self._last_note_id, local_id)
+            self.notifier.mentioned(conversation_id, author, text)
+
+    def _update_title(self) -> None:
+        waiting = self.notifier.waiting
+        self.setWindowTitle(f"({waiting}) {self._title}" if waiting else self._title)
 
     @staticmethod
     def _hit_row(hit: SearchHit) -> FeedRow:
@@ -263,7 +327,12 @@ class MainWindow(QMainWindow):
         conversation_id = current.data(ConversationIdRole) if current.isValid() else None
         if conversation_id == self.current_conversation:
             return
+        self._stash_draft()
         self.current_conversation = conversation_id
+        self.composer.edit.blockSignals(True)
+        self.composer.edit.setPlainText(self._drafts.get(str(conversation_id), "") if conversation_id else "")
+        self.composer.edit.blockSignals(False)
+        self.composer.on_edit_text_changed()
         self.composer.setEnabled(conversation_id is not None)
         if conversation_id is None:
             self.thread_stack.setCurrentWidget(self.empty_thread)
@@ -331,6 +400,7 @@ class MainWindow(QMainWindow):
             self._spawn(self._queue_text(self.workspace.add_note, self.current_conversation, text))
 
     async def _queue_text(self, queue, conversation_id: int, text: str) -> None:
+        self._drafts.pop(str(conversation_id), None)
         try:
             await queue(conversation_id, text)
         except Exception:
@@ -346,8 +416,7 @@ class MainWindow(QMainWindow):
     def on_status_button_clicked(self) -> None:
         conversation = self._conversation
         if conversation is not None:
-            new_status = "open" if conversation.status == "resolved" else "resolved"
-            self._spawn(self.workspace.set_status(conversation.id, new_status))
+            self._set_status("open" if conversation.status == "resolved" else "resolved")
 
     def on_thread_context_menu_requested(self, pos) -> None:
         index = self.thread_view.indexAt(pos)
@@ -373,7 +442,143 @@ class MainWindow(QMainWindow):
         context = self.workspace.canned_context(getattr(self, "_card", None), self.current_conversation)
         self.composer.insert_text(canned.render(response.body, context))
 
+    # -- keyboard commands -----------------------------------------------------------------------------
+    def move_selection(self, step: int) -> None:
+        rows = self.feed_model.rowCount()
+        if rows:
+            current = self.feed_view.currentIndex().row()
+            target = 0 if current < 0 else min(max(current + step, 0), rows - 1)
+            self.feed_view.setCurrentIndex(self.feed_model.index(target))
+
+    def focus_composer(self, mode: int) -> None:
+        self.composer.mode_tabs.setCurrentIndex(mode)
+        self.composer.edit.setFocus()
+
+    def focus_canned(self) -> None:
+        self.side_tabs.setCurrentWidget(self.canned_panel)
+        self.canned_panel.search_edit.setFocus()
+        self.canned_panel.search_edit.selectAll()
+
+    def focus_search(self) -> None:
+        self.search_edit.setFocus()
+        self.search_edit.selectAll()
+
+    def _set_status(self, status: str) -> None:
+        if self._conversation is not None:
+            self._spawn(self.workspace.set_status(self._conversation.id, status))
+
+    def resolve_and_next(self) -> None:
+        self._set_status("resolved")
+        self.move_selection(1)
+
+    def assign_to_me(self) -> None:
+        if self._conversation is not None:
+            self._spawn(self.workspace.assign(self._conversation.id, self.workspace.agent.id))
+
+    def open_conversation(self, conversation_id: int) -> None:
+        self.bring_to_front()
+        if self.searching:
+            self.search_edit.clear()
+        row = self.feed_model.row_of(conversation_id)
+        if row >= 0:
+            self.feed_view.setCurrentIndex(self.feed_model.index(row))
+        else:
+            self._restore_conversation, self._first_feed = conversation_id, True
+
+    def bring_to_front(self) -> None:
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
+    def open_command_palette(self) -> CommandPalette:
+        palette = CommandPalette([a for _, a in self.actions_.items() if _ != "command_palette"], self)
+        palette.open()
+        return palette
+
+    def open_shortcut_sheet(self) -> ShortcutSheet:
+        sheet = ShortcutSheet([a for _, a in self.actions_.items()], self)
+        sheet.open()
+        return sheet
+
+    def open_settings(self) -> SettingsDialog:
+        dialog = SettingsDialog(self.settings, self)
+        dialog.open()
+        return dialog
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        # "?" opens the shortcut sheet, except while typing (where it is just a question mark).
+        if event.type() == QEvent.Type.KeyPress and event.text() == "?" and self.isActiveWindow():
+            focus = QApplication.focusWidget()
+            if not isinstance(focus, TEXT_INPUTS) and QApplication.activeModalWidget() is None:
+                self.open_shortcut_sheet()
+                return True
+        return False
+
+    # -- window state ----------------------------------------------------------------------------------
+    def _name_accessibly(self) -> None:
+        names = {
+            self.feed_view: self.tr("Conversations"),
+            self.search_edit: self.tr("Search"),
+            self.thread_view: self.tr("Messages"),
+            self.composer.edit: self.tr("Reply text"),
+            self.composer.send_button: self.composer.send_button.text(),
+            self.composer.mode_tabs: self.tr("Reply or internal note"),
+            self.assign_button: self.tr("Assignment"),
+            self.status_button: self.tr("Status"),
+            self.customer_pane.history: self.tr("Customer's conversations"),
+            self.canned_panel.search_edit: self.tr("Search canned responses"),
+            self.canned_panel.list: self.tr("Canned responses"),
+            self.canned_panel.insert_button: self.canned_panel.insert_button.text(),
+            self.side_tabs: self.tr("Customer and canned responses"),
+        }
+        for widget, name in names.items():
+            widget.setAccessibleName(name)
+        self.setTabOrder(self.search_edit, self.feed_view)
+        self.setTabOrder(self.feed_view, self.composer.edit)
+        self.setTabOrder(self.composer.edit, self.composer.send_button)
+
+    def _restore_window_state(self) -> None:
+        geometry = self.settings.get("window.geometry")
+        if geometry:
+            self.restoreGeometry(QByteArray(base64.b64decode(geometry)))
+        sizes = self.settings.get("window.splitter")
+        if len(sizes) == 3 and all(isinstance(x, int) and x > 0 for x in sizes):
+            self.splitter.setSizes(sizes)
+        search = self.settings.get("window.search")
+        if search:
+            self.search_edit.setText(search)
+
+    def on_composer_text_changed(self) -> None:
+        self._draft_timer.start()
+
+    def _stash_draft(self) -> None:
+        if self.current_conversation is None:
+            return
+        text = self.composer.edit.toPlainText()
+        key = str(self.current_conversation)
+        if text.strip():
+            self._drafts[key] = text
+        else:
+            self._drafts.pop(key, None)
+
+    def _save_drafts(self) -> None:
+        self._stash_draft()
+        self._spawn(self.workspace.save_ui_state(dict(self._drafts), self.current_conversation))
+
+    def save_window_state(self) -> None:
+        """Geometry, splitters and search go to the user's settings; drafts and the open conversation to
+        this server's cache (written synchronously: the window may be closing)."""
+        self._stash_draft()
+        self.workspace.cache.set_value("drafts", json.dumps(self._drafts))
+        self.workspace.cache.set_value("conversation", str(self.current_conversation or ""))
+        self.settings.set("window.geometry", base64.b64encode(bytes(self.saveGeometry())).decode(), save=False)
+        self.settings.set("window.splitter", self.splitter.sizes(), save=False)
+        self.settings.set("window.search", self.search_edit.text(), save=False)
+        self.settings.save()
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+        self.save_window_state()
+        QApplication.instance().removeEventFilter(self)
         for task in list(self._tasks.values()) + list(self._background):
             task.cancel()
         event.accept()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from PySide6.QtCore import QCoreApplication, QLocale, QRectF, Qt
+from PySide6.QtCore import QCoreApplication, QLocale, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 
 CHANNEL_COLOURS = {
@@ -86,3 +86,20 @@ def short_time(when: datetime | None, now: datetime | None = None) -> str:
     if (local_now.date() - local.date()).days < 7:
         return locale.dayName(local.isoweekday(), QLocale.FormatType.ShortFormat)
     return locale.toString(local.date(), QLocale.FormatType.ShortFormat)
+
+
+def app_icon(size: int = 64) -> QIcon:
+    """The app's icon, drawn: a blue rounded square with a white speech bubble."""
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor("#2563EB"))
+    painter.drawRoundedRect(QRectF(0, 0, size, size), size * 0.22, size * 0.22)
+    painter.setBrush(QColor("white"))
+    painter.drawRoundedRect(QRectF(size * 0.2, size * 0.24, size * 0.6, size * 0.4), size * 0.1, size * 0.1)
+    painter.drawPolygon([QPointF(size * 0.32, size * 0.6), QPointF(size * 0.46, size * 0.6),
+                         QPointF(size * 0.3, size * 0.78)])
+    painter.end()
+    return QIcon(pixmap)

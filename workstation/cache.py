@@ -145,6 +145,9 @@ class FeedRow:
     last_direction: str | None
     status: str
     unread: bool
+    assignee_id: int | None = None
+    updated_by_agent_id: int | None = None
+    inbound_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -278,6 +281,14 @@ class Cache:
     def epoch(self) -> str:
         return self.get_value("epoch", "") or ""
 
+    def set_value(self, key: str, value: str) -> None:
+        """Local UI state kept with the data it refers to (drafts, the open conversation)."""
+        with self.engine.begin() as c:
+            self._set_value(c, f"ui.{key}", value)
+
+    def ui_value(self, key: str, default: str = "") -> str:
+        return self.get_value(f"ui.{key}", default) or default
+
     @staticmethod
     def _set_value(conn, key: str, value: str) -> None:
         stmt = sqlite_insert(CKeyValue).values(key=key, value=value)
@@ -402,7 +413,8 @@ class Cache:
         conv, cust = CConversation, CCustomer
         stmt = (
             sa.select(conv.id, conv.channel, cust.display_name, conv.last_message_preview, conv.last_message_at,
-                      conv.last_message_direction, conv.status, conv.inbound_count > conv.read_count)
+                      conv.last_message_direction, conv.status, conv.inbound_count > conv.read_count,
+                      conv.assignee_id, conv.updated_by_agent_id, conv.inbound_count)
             .join(cust, cust.id == conv.customer_id)
             .order_by(conv.last_message_at.desc().nulls_last(), conv.id.desc())
             .limit(limit)
@@ -413,7 +425,7 @@ class Cache:
             FeedRow(
                 conversation_id=r[0], channel=r[1], customer_name=r[2], preview=r[3], last_message_at=r[4],
                 last_direction=r[5], status=r[6],
-                unread=bool(r[7]),
+                unread=bool(r[7]), assignee_id=r[8], updated_by_agent_id=r[9], inbound_count=r[10],
             )
             for r in rows
         ]
@@ -507,6 +519,24 @@ class Cache:
             c.execute(sa.update(CConversation).where(CConversation.id == conversation_id)
                       .values(read_count=CConversation.inbound_count))
         return ChangeSet(conversation_ids={conversation_id})
+
+    def notes_mentioning(self, needle: str, *, after_local_id: int, not_by: int) -> list[tuple[int, int, str, str]]:
+        """Notes by others after a point that mention `needle` (e.g. "@Ana"): (local id, conversation,
+        text, author name)."""
+        n, a = CNote, CAgent
+        with self.engine.connect() as c:
+            rows = c.execute(
+                sa.select(n.local_id, n.conversation_id, n.text, a.name)
+                .outerjoin(a, a.id == n.author_agent_id)
+                .where(n.local_id > after_local_id, n.author_agent_id != not_by,
+                       n.text.contains(needle, autoescape=True))
+                .order_by(n.local_id)
+            ).all()
+        return [(r[0], r[1], r[2], r[3] or "") for r in rows]
+
+    def last_note_id(self) -> int:
+        with self.engine.connect() as c:
+            return c.execute(sa.select(sa.func.max(CNote.local_id))).scalar() or 0
 
     # -- search -----------------------------------------------------------------------------------
     def search(self, text: str, *, limit: int = 50) -> list[SearchHit]:

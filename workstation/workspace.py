@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from pathlib import Path
 from typing import Callable
@@ -67,6 +68,27 @@ class Workspace:
 
     async def search(self, text: str) -> list[SearchHit]:
         return await self.db.run(self.cache.search, text)
+
+    async def mentions(self, *, after_local_id: int) -> list[tuple[int, int, str, str]]:
+        needle = "@" + canned.first_name(self.agent.name)
+        return await self.db.run(lambda: self.cache.notes_mentioning(
+            needle, after_local_id=after_local_id, not_by=self.agent.id))
+
+    async def last_note_id(self) -> int:
+        return await self.db.run(self.cache.last_note_id)
+
+    def load_ui_state(self) -> tuple[dict[str, str], int | None]:
+        """Drafts by conversation and the conversation last open; kept in this server's cache, since
+        conversation ids mean nothing on another server. Called once at start, before the loop runs."""
+        drafts = json.loads(self.cache.ui_value("drafts", "{}"))
+        last = self.cache.ui_value("conversation", "")
+        return drafts, int(last) if last.isdigit() else None
+
+    async def save_ui_state(self, drafts: dict[str, str], conversation_id: int | None) -> None:
+        def save() -> None:
+            self.cache.set_value("drafts", json.dumps(drafts))
+            self.cache.set_value("conversation", str(conversation_id or ""))
+        await self.db.run(save)
 
     async def failed_ops(self) -> int:
         return await self.db.run(self.cache.failed_ops)

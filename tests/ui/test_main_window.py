@@ -16,6 +16,7 @@ from ui.feed_model import CustomerNameRole, PreviewRole
 from ui.thread_model import DeliveryStateRole, StatusTextRole
 from workstation import protocol
 from workstation.api import ApiClient
+from workstation.settings import Settings
 
 
 @pytest.fixture
@@ -23,7 +24,7 @@ def window(stack, qloop, qtbot, tmp_path):
     token, agent = sign_in(stack)
     api = ApiClient(stack.server_url, token)
     win, workspace = open_window(api, protocol.AgentPublic.model_validate(agent), language="en",
-                                 cache_path=tmp_path / "cache.sqlite")
+                                 cache_path=tmp_path / "cache.sqlite", settings=Settings(tmp_path / "settings.json"))
     qtbot.addWidget(win)
     win.show()
     yield win

@@ -1,0 +1,353 @@
+"""Shared setup of the benchmarks: a filled team database, a team server child process, timing helpers.
+
+Also runnable as `python bench/common.py serve --db URL --port P --page-max N`: the team server exactly as
+`python -m workstation server` builds it, except that the server's page cap (`Settings.sync_page_max`,
+1000 and not configurable from the environment) is raised, so bigger sync pages can be measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import random
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+BENCH_EMAIL = "bench.lead@bench.workstation.test"
+BENCH_PASSWORD = "bench-password-123"
+
+_FIRST = ("Lucía", "Ana", "Ben", "Carlos", "María", "José", "Laura", "Pedro", "Sofía", "David", "Elena", "Javier",
+          "Marta", "Pablo", "Irene", "Diego", "Noa", "Hugo", "Sara", "Mateo", "Emma", "Liam", "Olivia", "Noah")
+_LAST = ("García", "Fernández", "López", "Martínez", "Sánchez", "Pérez", "Gómez", "Martín", "Jiménez", "Ruiz",
+         "Hernández", "Díaz", "Moreno", "Muñoz", "Álvarez", "Romero", "Carter", "Smith", "Brown", "Wilson")
+_WORDS = ("hola", "pedido", "order", "tracking", "number", "refund", "reembolso", "entrega", "delivery", "today",
+          "mañana", "please", "gracias", "thanks", "problem", "problema", "factura", "invoice", "account", "cuenta",
+          "password", "contraseña", "app", "error", "payment", "pago", "tarjeta", "card", "store", "tienda",
+          "address", "dirección", "change", "cambiar", "cancel", "cancelar", "help", "ayuda", "still", "waiting")
+
+
+# -- small statistics -------------------------------------------------------------------------------------
+def pct(values: list[float], p: float) -> float:
+    """The p-th percentile (nearest rank), or nan for no values."""
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    k = max(0, min(len(s) - 1, int(round(p / 100.0 * len(s) + 0.5)) - 1))
+    return s[k]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def rule(title: str) -> None:
+    print(f"\n== {title} " + "=" * max(0, 70 - len(title)), flush=True)
+
+
+# -- a filled team database ---------------------------------------------------------------------------------
+@dataclass
+class TeamData:
+    db_path: Path
+    db_url: str
+    email: str
+    password: str
+    agent_id: int
+    conversations: int
+    messages: int
+    changes: int
+    newest_seq: int
+    fill_seconds: float
+    # The message rows as the desktop cache stores them (same columns), for the raw-SQLite baseline.
+    cache_rows: list[tuple] = field(default_factory=list, repr=False)
+
+
+CACHE_MESSAGE_COLUMNS = ("server_id", "conversation_id", "direction", "author_agent_id", "text", "kind",
+                         "delivery_state", "error_kind", "error_code", "error_title", "created_at")
+
+
+def _text(rng: random.Random, n: int) -> str:
+    words = []
+    length = 0
+    while length < n:
+        w = rng.choice(_WORDS)
+        words.append(w)
+        length += len(w) + 1
+    return " ".join(words).capitalize() + "."
+
+
+def fill_team_db(path: Path, *, conversations: int = 5000, per_conversation: int = 20,
+                 outbound_every: int = 3, changelog: str = "entity", seed: int = 7,
+                 keep_cache_rows: bool = True) -> TeamData:
+    """Creates a fresh team database with SQLAlchemy Core bulk inserts into the server's own tables.
+
+    Rows are consistent: one customer, one WhatsApp identity and one conversation per customer,
+    `per_conversation` messages each (every `outbound_every`-th one an agent reply carrying the desktop's
+    op id as `client_op_id`, as the reply route stores it), conversations summarising their last message.
+    Messages arrive round-robin over the conversations over the last 30 days.
+
+    The change log is written in arrival order, as the server's ingest would:
+      changelog="entity": one Change row per entity (customer, identity, conversation at its first message,
+                          then one per message);
+      changelog="ingest": like `ingest.store_inbound` / the reply route, a conversation change with every
+                          message (2 changes per message; conversations recur in every page).
+    """
+    import sqlalchemy as sa
+
+    from services.teamserver import models
+    from services.teamserver.admin import add_agent
+    from services.teamserver.db import init_db, make_engine
+    from services.teamserver.ingest import preview
+
+    if changelog not in ("entity", "ingest"):
+        raise ValueError("changelog must be 'entity' or 'ingest'")
+    path = Path(path)
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            Path(str(path) + suffix).unlink()
+    db_url = f"sqlite:///{path}"
+    t0 = time.perf_counter()
+    agent_id = add_agent(db_url, email=BENCH_EMAIL, name="Bench Lead", role="lead", password=BENCH_PASSWORD)
+    engine = make_engine(db_url)
+    init_db(engine)
+    rng = random.Random(seed)
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    total = conversations * per_conversation
+    start = now - timedelta(days=30)
+    step = timedelta(days=30) / max(total, 1)
+
+    customers, identities, convs, messages, change_rows = [], [], [], [], []
+    cache_rows: list[tuple] = []
+    conv_state: list[dict] = []
+    for c in range(conversations):
+        cid = c + 1
+        name = f"{rng.choice(_FIRST)} {rng.choice(_LAST)}"
+        handle = f"34{600000000 + c:09d}"
+        customers.append(dict(id=cid, display_name=name, created_at=start))
+        identities.append(dict(id=cid, customer_id=cid, channel="whatsapp", handle=handle, display_name=name))
+        conv_state.append(dict(id=cid, customer_id=cid, identity_id=cid, channel="whatsapp",
+                               status="open", assignee_id=None, last_message_at=None, last_inbound_at=None,
+                               last_message_preview="", last_message_direction=None, version=1,
+                               inbound_count=0, updated_by_agent_id=None, created_at=start))
+    mid = 0
+    for j in range(per_conversation):
+        for c in range(conversations):
+            mid += 1
+            at = start + step * (mid - 1)
+            conv = conv_state[c]
+            outbound = outbound_every > 0 and j % outbound_every == outbound_every - 1
+            text = _text(rng, rng.randint(40, 160))
+            if outbound:
+                row = dict(id=mid, conversation_id=conv["id"], channel="whatsapp", direction="out",
+                           author_agent_id=agent_id, text=text, kind="text", provider_id=f"wamid.OUT{mid:012d}",
+                           delivery_state="read", error_kind=None, error_code=None, error_title=None,
+                           created_at=at, client_op_id=f"00000000-0000-4000-8000-{mid:012d}")
+            else:
+                row = dict(id=mid, conversation_id=conv["id"], channel="whatsapp", direction="in",
+                           author_agent_id=None, text=text, kind="text", provider_id=f"wamid.IN{mid:012d}",
+                           delivery_state="delivered", error_kind=None, error_code=None, error_title=None,
+                           created_at=at, client_op_id=None)
+                conv["last_inbound_at"] = at
+                conv["inbound_count"] += 1
+            messages.append(row)
+            conv["last_message_at"] = at
+            conv["last_message_preview"] = preview(text)
+            conv["last_message_direction"] = row["direction"]
+            if j == 0:
+                change_rows.append(("customer", conv["customer_id"], at))
+                change_rows.append(("identity", conv["identity_id"], at))
+            if j == 0 or changelog == "ingest":
+                change_rows.append(("conversation", conv["id"], at))
+            change_rows.append(("message", mid, at))
+            if keep_cache_rows:
+                cache_rows.append((mid, conv["id"], row["direction"], row["author_agent_id"], text, "text",
+                                   row["delivery_state"], None, None, None, at.replace(tzinfo=None).isoformat(" ")))
+    # A few conversations resolved or assigned, as a working team's would be.
+    for conv in conv_state:
+        r = rng.random()
+        if r < 0.3:
+            conv["status"], conv["version"], conv["updated_by_agent_id"] = "resolved", 2, agent_id
+        elif r < 0.5:
+            conv["assignee_id"], conv["version"], conv["updated_by_agent_id"] = agent_id, 2, agent_id
+    convs = conv_state
+    first_seq = 2  # seq 1 is the agent made by add_agent
+    changes = [dict(seq=first_seq + i, entity=e, entity_id=eid, created_at=at)
+               for i, (e, eid, at) in enumerate(change_rows)]
+    with engine.begin() as conn:
+        for table, rows in ((models.Customer, customers), (models.Identity, identities),
+                            (models.Conversation, convs), (models.Message, messages), (models.Change, changes)):
+            for k in range(0, len(rows), 20000):
+                conn.execute(sa.insert(table.__table__), rows[k:k + 20000])
+    engine.dispose()
+    return TeamData(
+        db_path=path, db_url=db_url, email=BENCH_EMAIL, password=BENCH_PASSWORD, agent_id=agent_id,
+        conversations=conversations, messages=total, changes=len(changes) + 1,
+        newest_seq=first_seq + len(changes) - 1, fill_seconds=time.perf_counter() - t0, cache_rows=cache_rows,
+    )
+
+
+# -- raw SQLite baseline ----------------------------------------------------------------------------------
+def raw_executemany(rows: list[tuple], path: Path, *, cache_schema: bool = False) -> float:
+    """Seconds to insert `rows` with one `sqlite3.executemany` in one transaction into a fresh WAL database.
+
+    Plain: a table with the cache's message columns, synchronous=NORMAL (the PLATFORM.md measurement).
+    cache_schema=True: into the desktop cache's own message table (its unique indexes and FTS5 trigger),
+    made by `workstation.cache.Cache`, with the cache's synchronous=FULL.
+    """
+    path = Path(path)
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            Path(str(path) + suffix).unlink()
+    if cache_schema:
+        from workstation.cache import Cache
+
+        Cache(path).close()
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=FULL" if cache_schema else "PRAGMA synchronous=NORMAL")
+    if not cache_schema:
+        con.execute("CREATE TABLE message (local_id INTEGER PRIMARY KEY, server_id INTEGER, conversation_id INTEGER,"
+                    " direction TEXT, author_agent_id INTEGER, text TEXT, kind TEXT, delivery_state TEXT,"
+                    " error_kind TEXT, error_code INTEGER, error_title TEXT, created_at TEXT)")
+    sql = (f"INSERT INTO message ({', '.join(CACHE_MESSAGE_COLUMNS)}) "
+           f"VALUES ({', '.join('?' * len(CACHE_MESSAGE_COLUMNS))})")
+    t0 = time.perf_counter()
+    con.execute("BEGIN")
+    con.executemany(sql, rows)
+    con.execute("COMMIT")
+    elapsed = time.perf_counter() - t0
+    con.close()
+    return elapsed
+
+
+# -- the team server as a child process ---------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServerProcess:
+    """`python -m workstation server --db URL --port P` (or this module's `serve` with a raised page cap)."""
+
+    def __init__(self, db_url: str, *, page_max: int | None = None, log_path: Path | None = None,
+                 env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        if page_max is None:
+            args = [sys.executable, "-m", "workstation", "server", "--db", db_url, "--port", str(self.port)]
+        else:
+            args = [sys.executable, str(Path(__file__).resolve()), "serve", "--db", db_url,
+                    "--port", str(self.port), "--page-max", str(page_max)]
+        args.append("--exit-with-parent")
+        self._log = open(log_path or os.devnull, "ab")
+        self.proc = subprocess.Popen(args, cwd=ROOT, stdin=subprocess.PIPE, stdout=self._log, stderr=self._log,
+                                     env={**os.environ, "WORKSTATION_LOG_LEVEL": "WARNING", **(env or {})})
+        self._wait_healthy()
+
+    def _wait_healthy(self, timeout: float = 60.0) -> None:
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        with httpx.Client(timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"team server exited early with code {self.proc.returncode}")
+                try:
+                    if client.get(self.url + "/v1/health").status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("team server did not answer in time")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+    def __enter__(self) -> "ServerProcess":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def sign_in(server_url: str, email: str, password: str) -> tuple[str, dict]:
+    import httpx
+
+    r = httpx.post(f"{server_url}/v1/session", json={"email": email, "password": password}, timeout=30)
+    r.raise_for_status()
+    return r.json()["token"], r.json()["agent"]
+
+
+# -- Qt -----------------------------------------------------------------------------------------------------
+def qt_offscreen() -> None:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def run_qasync(coro_factory):
+    """Runs `coro_factory()` to completion on a qasync loop over the (offscreen) QApplication."""
+    import asyncio
+
+    import qasync
+
+    from ui.app import make_app
+
+    app, language = make_app("en")
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    try:
+        with loop:
+            return loop.run_until_complete(coro_factory(language))
+    finally:
+        asyncio.set_event_loop(None)
+
+
+def _serve_main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="bench/common.py serve")
+    p.add_argument("--db", required=True)
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--page-max", type=int, required=True)
+    p.add_argument("--exit-with-parent", action="store_true")
+    args = p.parse_args(argv)
+    import dataclasses
+
+    from services.serve import serve
+    from services.teamserver.app import create_app
+    from services.teamserver.config import Settings
+    from workstation import logsetup
+
+    logsetup.configure()
+    settings = dataclasses.replace(Settings.from_env(db_url=args.db), sync_page_max=args.page_max)
+    serve(create_app(settings), host="127.0.0.1", port=args.port, exit_with_parent=args.exit_with_parent)
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "serve":
+        raise SystemExit(_serve_main(sys.argv[2:]))
+    print(__doc__)

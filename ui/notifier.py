@@ -1,0 +1,82 @@
+"""Tells the agent when work arrives: tray icon with the waiting count, desktop notifications, window title."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon
+
+from workstation.cache import FeedRow
+from workstation.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def waiting_on(rows: list[FeedRow], agent_id: int) -> list[FeedRow]:
+    """Conversations whose customer is waiting for an answer from this agent (theirs or unassigned)."""
+    return [r for r in rows if r.last_direction == "in" and r.status in ("open", "pending")
+            and r.assignee_id in (None, agent_id)]
+
+
+class Notifier(QObject):
+    notified = Signal(str, str, int)  # title, body, conversation id
+    open_requested = Signal(int)  # the agent clicked a notification
+    show_requested = Signal()
+
+    def __init__(self, settings: Settings, agent_id: int, icon: QIcon, parent=None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.agent_id = agent_id
+        self.waiting = 0
+        self._snapshot: dict[int, tuple[int | None, int]] | None = None
+        self._last_conversation: int | None = None
+        self.tray: QSystemTrayIcon | None = None
+        if QSystemTrayIcon.isSystemTrayAvailable():
+            self.tray = QSystemTrayIcon(icon, self)
+            menu = QMenu()
+            menu.addAction(self.tr("Show Workstation"), self.show_requested.emit)
+            self.tray.setContextMenu(menu)
+            self._menu = menu
+            self.tray.activated.connect(lambda _reason: self.show_requested.emit())
+            self.tray.messageClicked.connect(self.on_tray_message_clicked)
+            self.tray.show()
+
+    def on_tray_message_clicked(self) -> None:
+        if self._last_conversation is not None:
+            self.open_requested.emit(self._last_conversation)
+
+    def update_feed(self, rows: list[FeedRow]) -> None:
+        """Called with the whole feed after each reload: updates the count and notices new work."""
+        self.waiting = len(waiting_on(rows, self.agent_id))
+        if self.tray is not None:
+            self.tray.setToolTip(self.tr("Workstation — %1 waiting").replace("%1", str(self.waiting)))
+        snapshot = {r.conversation_id: (r.assignee_id, r.inbound_count) for r in rows}
+        previous, self._snapshot = self._snapshot, snapshot
+        if previous is None:
+            return  # the first load is the state we start from, not news
+        for row in rows:
+            before = previous.get(row.conversation_id)
+            was_assignee, was_count = before if before else (None, 0)
+            if row.assignee_id == self.agent_id and was_assignee != self.agent_id \
+                    and row.updated_by_agent_id != self.agent_id:
+                self.notify(self.tr("Assigned to you"), f"{row.customer_name}: {row.preview}", row.conversation_id)
+            elif row.assignee_id == self.agent_id and row.inbound_count > was_count:
+                self.notify(self.tr("New message from %1").replace("%1", row.customer_name), row.preview,
+                            row.conversation_id)
+
+    def mentioned(self, conversation_id: int, author: str, text: str) -> None:
+        self.notify(self.tr("%1 mentioned you").replace("%1", author or self.tr("A teammate")), text, conversation_id)
+
+    def notify(self, title: str, body: str, conversation_id: int) -> None:
+        if not self.settings.get("notifications") or self.settings.get("do_not_disturb"):
+            return
+        self._last_conversation = conversation_id
+        body = " ".join(body.split())[:200]
+        if self.tray is not None:
+            self.tray.showMessage(title, body, QSystemTrayIcon.MessageIcon.Information, 8000)
+        if self.settings.get("sound"):
+            QApplication.beep()
+        log.info("notified: %s (conversation %s)", title, conversation_id)
+        self.notified.emit(title, body, conversation_id)
