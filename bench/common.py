@@ -304,20 +304,76 @@ def sign_in(server_url: str, email: str, password: str) -> tuple[str, dict]:
     return r.json()["token"], r.json()["agent"]
 
 
+# -- WhatsApp webhooks --------------------------------------------------------------------------------------
+def text_webhook(*, wa_id: str, name: str, text: str, wamid: str, timestamp: int, phone_number_id: str) -> dict:
+    """A WhatsApp Cloud API text-message webhook, as tests/integration/helpers.py builds it."""
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [{
+            "id": "102290129340398",
+            "changes": [{
+                "field": "messages",
+                "value": {
+                    "messaging_product": "whatsapp",
+                    "metadata": {"display_phone_number": "15550001234", "phone_number_id": phone_number_id},
+                    "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
+                    "messages": [{"from": wa_id, "id": wamid, "timestamp": str(timestamp), "type": "text",
+                                  "text": {"body": text}}],
+                },
+            }],
+        }],
+    }
+
+
+def signed_body(app_secret: str, payload: dict) -> tuple[bytes, dict[str, str]]:
+    import json
+
+    from services.channels.whatsapp import sign
+
+    raw = json.dumps(payload, ensure_ascii=True).encode()
+    return raw, {"Content-Type": "application/json", "X-Hub-Signature-256": sign(app_secret, raw)}
+
+
 # -- Qt -----------------------------------------------------------------------------------------------------
 def qt_offscreen() -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
-def run_qasync(coro_factory):
-    """Runs `coro_factory()` to completion on a qasync loop over the (offscreen) QApplication."""
+def bench_settings(folder: Path):
+    """The desktop's user settings kept in a scratch folder, so closing the window never writes the user's
+    own settings file (None when this tree has no settings module)."""
+    try:
+        from workstation.settings import Settings
+    except ImportError:
+        return None
+    return Settings(path=Path(folder) / "settings.json")
+
+
+def open_bench_window(api, agent, *, language: str, cache_path: Path, settings):
+    """`ui.app.open_window`, passing the scratch settings when this tree's open_window takes them."""
+    import inspect
+
+    from ui.app import open_window
+
+    kw = {"language": language, "cache_path": cache_path}
+    if settings is not None and "settings" in inspect.signature(open_window).parameters:
+        kw["settings"] = settings
+    return open_window(api, agent, **kw)
+
+
+def run_qasync(coro_factory, settings=None):
+    """Runs `coro_factory(language)` to completion on a qasync loop over the (offscreen) QApplication."""
     import asyncio
+    import inspect
 
     import qasync
 
     from ui.app import make_app
 
-    app, language = make_app("en")
+    if settings is not None and "settings" in inspect.signature(make_app).parameters:
+        app, language = make_app("en", settings)
+    else:
+        app, language = make_app("en")
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     try:

@@ -30,6 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import httpx  # noqa: E402
+
 from common import (  # noqa: E402
     ServerProcess, fill_team_db, median, raw_executemany, rule, sign_in,
 )
@@ -264,7 +266,17 @@ def main() -> int:
         rule(f"initial sync: SyncEngine.pull() into a fresh Cache; limits {sizes}, limit=1000 x{repeats}")
         with ServerProcess(data.db_url, log_path=work / "server.log") as server:
             token, _agent = sign_in(server.url, data.email, data.password)
-            plan = [1000] * repeats + [s for s in sizes if s != 1000]
+            # One small probe per bigger limit: the CLI server caps pages at Settings.sync_page_max.
+            capped = {}
+            for size in [s for s in sizes if s > 1000]:
+                r = httpx.get(f"{server.url}/v1/sync", params={"after": 0, "limit": size},
+                              headers={"Authorization": f"Bearer {token}"}, timeout=60)
+                r.raise_for_status()
+                capped[size] = r.json()["next_after"]  # changes start at seq 1, so next_after = page length
+                if capped[size] < size:
+                    print(f"  limit={size}: the server answers pages of {capped[size]} changes (capped); "
+                          f"a full run would repeat limit=1000, skipped")
+            plan = [1000] * repeats + [s for s in sizes if s != 1000 and capped.get(s, s) >= s]
             for i, size in enumerate(plan):
                 r = pull_once(server.url, token, work / "cache.sqlite", size,
                               pages if (args.profile and i == 0) else None)

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 
 # Before anything imports Qt or platformdirs: no screen needed, and never the developer's own folders.
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 _home = tempfile.mkdtemp(prefix="workstation-tests-")
+if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
+    # A desktop-sized offscreen screen (the default is 800×800): windows keep the geometry they get.
+    _screen = os.path.join(_home, "offscreen.json")
+    with open(_screen, "w") as f:
+        json.dump({"synchronousWindowSystemEvents": False, "windowFrameMargins": False, "screens": [
+            {"name": "OffscreenScreen", "x": 0, "y": 0, "width": 1920, "height": 1200,
+             "logicalDpiX": 96, "logicalDpiY": 96, "dpr": 1}]}, f)
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={_screen}"
 os.environ["XDG_DATA_HOME"] = os.path.join(_home, "data")
 os.environ["XDG_CONFIG_HOME"] = os.path.join(_home, "config")
 os.environ.setdefault("WORKSTATION_LANG", "en")

@@ -10,20 +10,20 @@ from PySide6.QtWidgets import QWidget
 
 
 def action_titles() -> dict[str, str]:
-    tr = QCoreApplication.translate
+    # Literal QCoreApplication.translate calls: lupdate cannot follow an alias.
     return {
-        "next_conversation": tr("actions", "Next conversation"),
-        "previous_conversation": tr("actions", "Previous conversation"),
-        "reply": tr("actions", "Reply"),
-        "note": tr("actions", "Write an internal note"),
-        "canned": tr("actions", "Canned responses"),
-        "resolve_and_next": tr("actions", "Resolve and go to the next"),
-        "assign_to_me": tr("actions", "Assign to me"),
-        "snooze": tr("actions", "Snooze"),
-        "search": tr("actions", "Search"),
-        "command_palette": tr("actions", "Command palette"),
-        "shortcut_sheet": tr("actions", "Keyboard shortcuts"),
-        "settings": tr("actions", "Settings"),
+        "next_conversation": QCoreApplication.translate("actions", "Next conversation"),
+        "previous_conversation": QCoreApplication.translate("actions", "Previous conversation"),
+        "reply": QCoreApplication.translate("actions", "Reply"),
+        "note": QCoreApplication.translate("actions", "Write an internal note"),
+        "canned": QCoreApplication.translate("actions", "Canned responses"),
+        "resolve_and_next": QCoreApplication.translate("actions", "Resolve and go to the next"),
+        "assign_to_me": QCoreApplication.translate("actions", "Assign to me"),
+        "snooze": QCoreApplication.translate("actions", "Snooze"),
+        "search": QCoreApplication.translate("actions", "Search"),
+        "command_palette": QCoreApplication.translate("actions", "Command palette"),
+        "shortcut_sheet": QCoreApplication.translate("actions", "Keyboard shortcuts"),
+        "settings": QCoreApplication.translate("actions", "Settings"),
     }
 
 

@@ -408,13 +408,13 @@ class MainWindow(QMainWindow):
             raise
 
     def on_assign_button_clicked(self) -> None:
-        conversation = self._conversation
+        conversation = self._shown_conversation()
         if conversation is not None:
             mine = conversation.assignee_id == self.workspace.agent.id
             self._spawn(self.workspace.assign(conversation.id, None if mine else self.workspace.agent.id))
 
     def on_status_button_clicked(self) -> None:
-        conversation = self._conversation
+        conversation = self._shown_conversation()
         if conversation is not None:
             self._set_status("open" if conversation.status == "resolved" else "resolved")
 
@@ -463,17 +463,23 @@ class MainWindow(QMainWindow):
         self.search_edit.setFocus()
         self.search_edit.selectAll()
 
+    # Commands act on the selected conversation, which may be newer than the one whose details have
+    # finished loading (self._conversation); the header's buttons act only when the two agree.
     def _set_status(self, status: str) -> None:
-        if self._conversation is not None:
-            self._spawn(self.workspace.set_status(self._conversation.id, status))
+        if self.current_conversation is not None:
+            self._spawn(self.workspace.set_status(self.current_conversation, status))
 
     def resolve_and_next(self) -> None:
         self._set_status("resolved")
         self.move_selection(1)
 
     def assign_to_me(self) -> None:
-        if self._conversation is not None:
-            self._spawn(self.workspace.assign(self._conversation.id, self.workspace.agent.id))
+        if self.current_conversation is not None:
+            self._spawn(self.workspace.assign(self.current_conversation, self.workspace.agent.id))
+
+    def _shown_conversation(self):
+        shown = self._conversation
+        return shown if shown is not None and shown.id == self.current_conversation else None
 
     def open_conversation(self, conversation_id: int) -> None:
         self.bring_to_front()
@@ -530,6 +536,7 @@ class MainWindow(QMainWindow):
             self.canned_panel.list: self.tr("Canned responses"),
             self.canned_panel.insert_button: self.canned_panel.insert_button.text(),
             self.side_tabs: self.tr("Customer and canned responses"),
+            self.side_tabs.tabBar(): self.tr("Customer and canned responses"),
         }
         for widget, name in names.items():
             widget.setAccessibleName(name)
@@ -541,9 +548,9 @@ class MainWindow(QMainWindow):
         geometry = self.settings.get("window.geometry")
         if geometry:
             self.restoreGeometry(QByteArray(base64.b64decode(geometry)))
-        sizes = self.settings.get("window.splitter")
-        if len(sizes) == 3 and all(isinstance(x, int) and x > 0 for x in sizes):
-            self.splitter.setSizes(sizes)
+        splitter = self.settings.get("window.splitter")
+        if splitter:
+            self.splitter.restoreState(QByteArray(base64.b64decode(splitter)))
         search = self.settings.get("window.search")
         if search:
             self.search_edit.setText(search)
@@ -572,7 +579,7 @@ class MainWindow(QMainWindow):
         self.workspace.cache.set_value("drafts", json.dumps(self._drafts))
         self.workspace.cache.set_value("conversation", str(self.current_conversation or ""))
         self.settings.set("window.geometry", base64.b64encode(bytes(self.saveGeometry())).decode(), save=False)
-        self.settings.set("window.splitter", self.splitter.sizes(), save=False)
+        self.settings.set("window.splitter", base64.b64encode(bytes(self.splitter.saveState())).decode(), save=False)
         self.settings.set("window.search", self.search_edit.text(), save=False)
         self.settings.save()
 

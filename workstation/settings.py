@@ -50,7 +50,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("shortcuts", DEFAULT_SHORTCUTS, "Keyboard shortcuts by action"),
     # Window state: restored at the next start.
     Setting("window.geometry", "", "Saved window geometry (base64)"),
-    Setting("window.splitter", [], "Saved splitter sizes"),
+    Setting("window.splitter", "", "Saved splitter state (base64)"),
     Setting("window.search", "", "Search text when the app was closed"),
 )
 _BY_KEY = {s.key: s for s in SETTINGS}

@@ -20,6 +20,29 @@
     </message>
 </context>
 <context>
+    <name>CommandPalette</name>
+    <message>
+        <location filename="../../ui/command_palette.py" line="+17"/>
+        <source>Command palette</source>
+        <translation>Paleta de comandos</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Type a command…</source>
+        <translation>Escribe un comando…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Command</source>
+        <translation>Comando</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Commands</source>
+        <translation>Comandos</translation>
+    </message>
+</context>
+<context>
     <name>Composer</name>
     <message>
         <location filename="../../ui/composer.py" line="+84"/>
@@ -134,7 +157,7 @@
         <translation>Rellena el servidor, tu correo electrónico y tu contraseña.</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="+187"/>
+        <location filename="../../ui/app.py" line="+237"/>
         <source>Wrong email or password.</source>
         <translation>Correo o contraseña incorrectos.</translation>
     </message>
@@ -152,17 +175,18 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../ui/main_window.py" line="+45"/>
+        <location filename="../../ui/main_window.py" line="+62"/>
         <source>Workstation — %1</source>
         <translation>Workstation — %1</translation>
     </message>
     <message>
-        <location line="+12"/>
+        <location line="+13"/>
+        <location line="+451"/>
         <source>Conversations</source>
         <translation>Conversaciones</translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="-444"/>
         <source>Search messages, customers, numbers…</source>
         <translation>Buscar mensajes, clientes, números…</translation>
     </message>
@@ -178,16 +202,17 @@
     </message>
     <message>
         <location line="+1"/>
+        <location line="+390"/>
         <source>Canned responses</source>
         <translation>Respuestas predefinidas</translation>
     </message>
     <message>
-        <location line="+18"/>
+        <location line="-371"/>
         <source>Syncing… %p%</source>
         <translation>Sincronizando… %p%</translation>
     </message>
     <message>
-        <location line="+44"/>
+        <location line="+72"/>
         <source>%1 not sent</source>
         <translation>%1 sin enviar</translation>
     </message>
@@ -217,12 +242,53 @@
         <translation>%1 en cola</translation>
     </message>
     <message>
-        <location line="+23"/>
-        <source>Something went wrong; see the log.</source>
-        <translation>Algo ha fallado; consulta el registro.</translation>
+        <location line="+278"/>
+        <source>Search</source>
+        <translation>Buscar</translation>
     </message>
     <message>
-        <location line="+87"/>
+        <location line="+1"/>
+        <source>Messages</source>
+        <translation>Mensajes</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Reply text</source>
+        <translation>Texto de la respuesta</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Reply or internal note</source>
+        <translation>Respuesta o nota interna</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Assignment</source>
+        <translation>Asignación</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Status</source>
+        <translation>Estado</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Customer&apos;s conversations</source>
+        <translation>Conversaciones del cliente</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Search canned responses</source>
+        <translation>Buscar respuestas predefinidas</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <location line="+1"/>
+        <source>Customer and canned responses</source>
+        <translation>Cliente y respuestas predefinidas</translation>
+    </message>
+    <message>
+        <location line="-158"/>
         <source>Unassigned</source>
         <translation>Sin asignar</translation>
     </message>
@@ -272,7 +338,7 @@
         <translation>Demo: cada pocos segundos llegan mensajes del simulador de WhatsApp.</translation>
     </message>
     <message>
-        <location line="+94"/>
+        <location line="+95"/>
         <source>No system keyring</source>
         <translation>No hay llavero del sistema</translation>
     </message>
@@ -280,6 +346,127 @@
         <location line="+1"/>
         <source>No working system keyring was found (%1). Your session is kept only until you close Workstation; you will sign in again next time.</source>
         <translation>No se ha encontrado un llavero del sistema que funcione (%1). Tu sesión se guarda solo hasta que cierres Workstation; la próxima vez tendrás que volver a iniciar sesión.</translation>
+    </message>
+</context>
+<context>
+    <name>Notifier</name>
+    <message>
+        <location filename="../../ui/notifier.py" line="+39"/>
+        <source>Show Workstation</source>
+        <translation>Mostrar Workstation</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>Workstation — %1 waiting</source>
+        <translation>Workstation — %1 en espera</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Assigned to you</source>
+        <translation>Asignada a ti</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>New message from %1</source>
+        <translation>Nuevo mensaje de %1</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>%1 mentioned you</source>
+        <translation>%1 te ha mencionado</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>A teammate</source>
+        <translation>Alguien del equipo</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <location filename="../../ui/settings_dialog.py" line="+19"/>
+        <source>Settings</source>
+        <translation>Ajustes</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <location line="+4"/>
+        <source>Follow the system</source>
+        <translation>Según el sistema</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Light</source>
+        <translation>Claro</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Dark</source>
+        <translation>Oscuro</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Language</source>
+        <translation>Idioma</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Theme</source>
+        <translation>Tema</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Team server</source>
+        <translation>Servidor del equipo</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Show desktop notifications for new assignments and mentions</source>
+        <translation>Mostrar notificaciones de escritorio para nuevas asignaciones y menciones</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Play a sound</source>
+        <translation>Reproducir un sonido</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Do not disturb</source>
+        <translation>No molestar</translation>
+    </message>
+    <message>
+        <location line="+23"/>
+        <source>General</source>
+        <translation>General</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Notifications</source>
+        <translation>Notificaciones</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Shortcuts</source>
+        <translation>Atajos</translation>
+    </message>
+</context>
+<context>
+    <name>ShortcutSheet</name>
+    <message>
+        <location filename="../../ui/shortcut_sheet.py" line="+13"/>
+        <location line="+4"/>
+        <source>Keyboard shortcuts</source>
+        <translation>Atajos de teclado</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Action</source>
+        <translation>Acción</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Keys</source>
+        <translation>Teclas</translation>
     </message>
 </context>
 <context>
@@ -383,6 +570,69 @@
     </message>
 </context>
 <context>
+    <name>actions</name>
+    <message>
+        <location filename="../../ui/actions.py" line="+15"/>
+        <source>Next conversation</source>
+        <translation>Conversación siguiente</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Previous conversation</source>
+        <translation>Conversación anterior</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Reply</source>
+        <translation>Responder</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Write an internal note</source>
+        <translation>Escribir una nota interna</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Canned responses</source>
+        <translation>Respuestas predefinidas</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Resolve and go to the next</source>
+        <translation>Resolver y pasar a la siguiente</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Assign to me</source>
+        <translation>Asignármela</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Snooze</source>
+        <translation>Posponer</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Search</source>
+        <translation>Buscar</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Command palette</source>
+        <translation>Paleta de comandos</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Keyboard shortcuts</source>
+        <translation>Atajos de teclado</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Settings</source>
+        <translation>Ajustes</translation>
+    </message>
+</context>
+<context>
     <name>channel</name>
     <message>
         <location filename="../../ui/style.py" line="+29"/>
@@ -416,9 +666,22 @@
     </message>
 </context>
 <context>
+    <name>crash</name>
+    <message>
+        <location filename="../../ui/crash.py" line="+44"/>
+        <source>Something went wrong</source>
+        <translation>Algo ha fallado</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Workstation hit an unexpected error and carried on. Details were saved to %1.</source>
+        <translation>Workstation ha encontrado un error inesperado y ha seguido funcionando. Los detalles se han guardado en %1.</translation>
+    </message>
+</context>
+<context>
     <name>status</name>
     <message>
-        <location line="+7"/>
+        <location filename="../../ui/style.py" line="+7"/>
         <source>Open</source>
         <translation>Abierta</translation>
     </message>

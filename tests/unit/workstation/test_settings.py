@@ -14,9 +14,9 @@ def test_defaults_then_saved_values_survive_a_restart(tmp_path):
     s = Settings(path)
     assert s.get("theme") == "system" and s.get("shortcuts") == DEFAULT_SHORTCUTS
     s.set("theme", "dark")
-    s.set("window.splitter", [300, 600, 300])
+    s.set("window.search", "garantía")
     again = Settings(path)
-    assert again.get("theme") == "dark" and again.get("window.splitter") == [300, 600, 300]
+    assert again.get("theme") == "dark" and again.get("window.search") == "garantía"
 
 
 def test_invalid_values_are_refused_and_bad_files_fall_back_to_defaults(tmp_path):
