@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
 from workstation import canned
@@ -30,7 +31,7 @@ class CannedPanel(QWidget):
         self.preview.setObjectName("cannedPreview")
         self.preview.setTextFormat(Qt.TextFormat.PlainText)
         self.preview.setWordWrap(True)
-        self.preview.setStyleSheet("color: #4B5563;")
+        self.preview.setForegroundRole(QPalette.ColorRole.PlaceholderText)  # muted in either theme
         self.insert_button = QPushButton(self.tr("Insert"), self)
         self.insert_button.setObjectName("cannedInsert")
         layout = QVBoxLayout(self)

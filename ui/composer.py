@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QKeyEvent, QPalette
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QTabBar, QVBoxLayout, QWidget
 
 from workstation.protocol import MAX_REPLY_CHARS
@@ -72,7 +72,8 @@ class Composer(QWidget):
         used = len(self.edit.toPlainText())
         self.counter.setText(self.tr("%1 / %2").replace("%1", str(used)).replace("%2", str(self.limit)))
         over = used > self.limit
-        self.counter.setStyleSheet("color: #C62828;" if over else "color: #6B7280;")
+        self.counter.setStyleSheet("color: #C62828;" if over else "")
+        self.counter.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self.send_button.setEnabled(self.isEnabled() and 0 < len(self.edit.toPlainText().strip()) and not over)
 
     def on_mode_tabs_current_changed(self, mode: int) -> None:

@@ -9,7 +9,7 @@ import base64
 import json
 
 from PySide6.QtCore import QByteArray, QEvent, QModelIndex, QObject, QTimer, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QFont
+from PySide6.QtGui import QCloseEvent, QFont, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView, QAbstractSpinBox, QApplication, QComboBox, QHBoxLayout, QKeySequenceEdit, QLabel, QLineEdit,
     QListView, QMainWindow, QMenu, QPlainTextEdit, QProgressBar, QPushButton, QSplitter, QStackedWidget, QTabWidget,
@@ -98,7 +98,7 @@ class MainWindow(QMainWindow):
         self.conversation_state = QLabel(self)
         self.conversation_state.setObjectName("conversationState")
         self.conversation_state.setTextFormat(Qt.TextFormat.PlainText)
-        self.conversation_state.setStyleSheet("color: #4B5563;")
+        self.conversation_state.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self.assign_button = QPushButton(self)
         self.assign_button.setObjectName("assignButton")
         self.status_button = QPushButton(self)
@@ -124,7 +124,7 @@ class MainWindow(QMainWindow):
         self.thread_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.empty_thread = QLabel(self.tr("Select a conversation in the feed."), self)
         self.empty_thread.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_thread.setStyleSheet("color: #6B7280;")
+        self.empty_thread.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self.thread_stack = QStackedWidget(self)
         self.thread_stack.addWidget(self.empty_thread)
         self.thread_stack.addWidget(self.thread_view)
