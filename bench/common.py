@@ -73,6 +73,7 @@ class TeamData:
     changes: int
     newest_seq: int
     fill_seconds: float
+    replies: int = 0  # agent replies (direction out, client_op_id set)
     # The message rows as the desktop cache stores them (same columns), for the raw-SQLite baseline.
     cache_rows: list[tuple] = field(default_factory=list, repr=False)
 
@@ -98,7 +99,7 @@ def fill_team_db(path: Path, *, conversations: int = 5000, per_conversation: int
 
     Rows are consistent: one customer, one WhatsApp identity and one conversation per customer,
     `per_conversation` messages each (every `outbound_every`-th one an agent reply carrying the desktop's
-    op id as `client_op_id`, as the reply route stores it), conversations summarising their last message.
+    op id as `client_op_id`, as the reply route stores it; replies spread over the conversations), conversations summarising their last message.
     Messages arrive round-robin over the conversations over the last 30 days.
 
     The change log is written in arrival order, as the server's ingest would:
@@ -150,7 +151,8 @@ def fill_team_db(path: Path, *, conversations: int = 5000, per_conversation: int
             mid += 1
             at = start + step * (mid - 1)
             conv = conv_state[c]
-            outbound = outbound_every > 0 and j % outbound_every == outbound_every - 1
+            # Replies spread over the log (every page mixes both), never a conversation's first message.
+            outbound = outbound_every > 0 and j > 0 and (j + c) % outbound_every == outbound_every - 1
             text = _text(rng, rng.randint(40, 160))
             if outbound:
                 row = dict(id=mid, conversation_id=conv["id"], channel="whatsapp", direction="out",
@@ -198,6 +200,7 @@ def fill_team_db(path: Path, *, conversations: int = 5000, per_conversation: int
         db_path=path, db_url=db_url, email=BENCH_EMAIL, password=BENCH_PASSWORD, agent_id=agent_id,
         conversations=conversations, messages=total, changes=len(changes) + 1,
         newest_seq=first_seq + len(changes) - 1, fill_seconds=time.perf_counter() - t0, cache_rows=cache_rows,
+        replies=sum(1 for m in messages if m["direction"] == "out"),
     )
 
 

@@ -243,7 +243,7 @@ def main() -> int:
                             outbound_every=args.outbound_every, changelog=args.changelog)
         n = data.messages
         print(f"team database: {data.conversations:,} conversations, {n:,} messages, {data.changes:,} change rows "
-              f"(changelog={args.changelog}, every {args.outbound_every}th message an agent reply), "
+              f"(changelog={args.changelog}; {data.replies:,} of the messages are agent replies with a client_op_id), "
               f"filled in {data.fill_seconds:.1f} s")
 
         rule("baseline: raw sqlite3.executemany, same rows and columns, fresh WAL file, one transaction")

@@ -85,24 +85,66 @@ class CallLog:
         return wrapper
 
 
+class GcLog:
+    """Every garbage collection (generation, start, duration, thread): they stop every thread (GIL held)."""
+
+    def __init__(self) -> None:
+        self.runs: list[tuple[int, float, float, str]] = []
+        self._start: dict[int, float] = {}
+        self.active = False
+
+    def __call__(self, phase: str, info: dict) -> None:
+        ident = threading.get_ident()
+        if phase == "start":
+            self.active = True
+            self._start[ident] = time.perf_counter()
+        else:
+            self.active = False
+            t0 = self._start.pop(ident, None)
+            if t0 is not None:
+                self.runs.append((info["generation"], t0, time.perf_counter() - t0, threading.current_thread().name))
+
+    def install(self) -> None:
+        import gc
+
+        gc.callbacks.append(self)
+
+    def remove(self) -> None:
+        import gc
+
+        if self in gc.callbacks:
+            gc.callbacks.remove(self)
+
+
 class StackSampler(threading.Thread):
     """While the UI thread has not ticked for > threshold, samples its Python stack every `every` seconds."""
 
-    def __init__(self, meter: TickMeter, main_ident: int, threshold: float = 0.016, every: float = 0.002) -> None:
+    def __init__(self, meter: TickMeter, main_ident: int, gclog: GcLog, threshold: float = 0.016,
+                 every: float = 0.002) -> None:
         super().__init__(daemon=True, name="stall-sampler")
+        self.gclog = gclog
         self.meter, self.main_ident, self.threshold, self.every = meter, main_ident, threshold, every
         self.samples: collections.Counter[str] = collections.Counter()
         self.leaf: collections.Counter[str] = collections.Counter()
+        self.wake_delays: list[float] = []
         self.stop_flag = False
 
     def run(self) -> None:
         root = str(Path(__file__).resolve().parent.parent)
         while not self.stop_flag:
+            t = time.perf_counter()
             time.sleep(self.every)
+            # How late this thread got the GIL back: long waits mean another thread held it.
+            wake_delay = time.perf_counter() - t - self.every
             if time.perf_counter() - self.meter.last < self.threshold:
                 continue
+            self.wake_delays.append(wake_delay)
             frame = sys._current_frames().get(self.main_ident)
             if frame is None:
+                continue
+            if self.gclog.active:
+                self.samples["(garbage collection running)"] += 1
+                self.leaf["(garbage collection running)"] += 1
                 continue
             stack = []
             f = frame
@@ -193,10 +235,18 @@ async def ui_main(language: str, data, server_url: str, work: Path, args, settin
 
     window.feed_loaded.connect(on_feed_loaded)
 
+    import gc
+
+    if args.gc_freeze:
+        gc.collect()
+        gc.freeze()
+    tracked_at_start = len(gc.get_objects())
     meter = TickMeter(5)
+    gclog = GcLog()
+    gclog.install()
     sampler = None
     if args.sample:
-        sampler = StackSampler(meter, threading.main_thread().ident)
+        sampler = StackSampler(meter, threading.main_thread().ident, gclog)
     meter.start()
     if sampler:
         sampler.start()
@@ -209,6 +259,9 @@ async def ui_main(language: str, data, server_url: str, work: Path, args, settin
     sync_gaps = meter.gaps()
     if sampler:
         sampler.stop_flag = True
+    gclog.remove()
+    gc_runs = list(gclog.runs)
+    tracked_at_end = len(gc.get_objects())
     if state["settled"] is None:
         raise RuntimeError(f"the sync did not complete within {args.timeout} s")
     cursor = cache.cursor()
@@ -225,7 +278,8 @@ async def ui_main(language: str, data, server_url: str, work: Path, args, settin
     await workspace.stop()
     return dict(sync_gaps=sync_gaps, idle_gaps=idle_gaps, t_start=t_start, t_end=t_end, t_open=t_open,
                 sync_done=state["sync_done"], settled=state["settled"], calls=log.calls[:calls_before],
-                idle_calls=idle_calls, sampler=sampler, cursor=cursor, progress=state["progress"])
+                idle_calls=idle_calls, sampler=sampler, cursor=cursor, progress=state["progress"],
+                gc_runs=gc_runs, tracked=(tracked_at_start, tracked_at_end, gc.get_freeze_count()))
 
 
 def attribute(gaps, calls, threshold: float) -> tuple[collections.Counter, collections.Counter, int]:
@@ -263,6 +317,8 @@ def main() -> int:
     ap.add_argument("--outbound-every", type=int, default=3)
     ap.add_argument("--sample", action="store_true", help="sample the UI thread's stack during stalls")
     ap.add_argument("--timeout", type=float, default=170.0)
+    ap.add_argument("--gc-freeze", action="store_true",
+                    help="experiment: gc.freeze() in this process once the window is up (not what the app does)")
     args = ap.parse_args()
     convs = args.conversations or (500 if args.quick else 5000)
 
@@ -273,7 +329,8 @@ def main() -> int:
         data = fill_team_db(work / "team.sqlite", conversations=convs, per_conversation=args.per_conversation,
                             outbound_every=args.outbound_every, changelog=args.changelog, keep_cache_rows=False)
         print(f"  team database: {data.conversations:,} conversations, {data.messages:,} messages, "
-              f"{data.changes:,} changes (filled in {data.fill_seconds:.1f} s)")
+              f"{data.changes:,} changes ({data.replies:,} agent replies with a client_op_id; filled in "
+              f"{data.fill_seconds:.1f} s)")
         with ServerProcess(data.db_url, log_path=work / "server.log") as server:
             settings = bench_settings(work)
             res = run_qasync(lambda language: ui_main(language, data, server.url, work, args, settings), settings)
@@ -308,8 +365,26 @@ def main() -> int:
     longest = sorted(res["sync_gaps"], key=lambda g: -g[1])[:5]
     for start, length in longest:
         overl = [(n, cd) for n, cs, cd in res["calls"] if min(start + length, cs + cd) > max(start, cs)]
-        desc = ", ".join(f"{n.split(' (')[0]} {cd * 1000:.0f} ms" for n, cd in overl[:4]) or "no wrapped call"
+        overl += [(f"gc gen{gen} ({th})", gd) for gen, g0, gd, th in res["gc_runs"]
+                  if gd > 0.002 and min(start + length, g0 + gd) > max(start, g0)]
+        desc = ", ".join(f"{n.split(' (')[0] if not n.startswith('gc') else n} {cd * 1000:.0f} ms"
+                         for n, cd in overl[:5]) or "no wrapped call"
         print(f"  longest: {length * 1000:5.0f} ms at +{start - res['t_start']:5.1f} s  overlapping: {desc}")
+    gcs = res["gc_runs"]
+    if gcs:
+        in_gaps = 0
+        for start, length in res["sync_gaps"]:
+            if length > 0.016 and any(min(start + length, g0 + gd) - max(start, g0) > 0.5 * gd and gd > 0.005
+                                      for _gen, g0, gd, _th in gcs):
+                in_gaps += 1
+        by_gen = collections.defaultdict(list)
+        for gen, _g0, gd, th in gcs:
+            by_gen[gen].append(gd)
+        print("  garbage collections during the sync (they hold the GIL: every thread waits): " + "; ".join(
+            f"gen{g}: {len(d)} runs, max {max(d) * 1000:.0f} ms, total {sum(d):.2f} s" for g, d in sorted(by_gen.items())))
+        print(f"  {in_gaps} of {s['over16']} gaps > 16 ms contain a collection over 5 ms; objects tracked by the "
+              f"collector: {res['tracked'][0]:,} at the start, {res['tracked'][1]:,} at the end"
+              + (f" (+{res['tracked'][2]:,} frozen: --gc-freeze)" if res['tracked'][2] else ""))
     # Per-call durations of the wrapped work during the sync.
     rule("wrapped calls during the sync (count, p50, p95, max, total)")
     names = sorted({c[0] for c in res["calls"]})
@@ -322,6 +397,11 @@ def main() -> int:
         total = sum(res["sampler"].samples.values()) or 1
         for key, n in res["sampler"].samples.most_common(15):
             print(f"  {n:5d} ({n / total:4.0%})  {key}")
+        wd = res["sampler"].wake_delays
+        if wd:
+            print(f"  the sampler's own GIL wait at those samples: p50 {pct(wd, 50) * 1000:.1f} ms, "
+                  f"p95 {pct(wd, 95) * 1000:.1f} ms, max {max(wd) * 1000:.1f} ms (switch interval "
+                  f"{sys.getswitchinterval() * 1000:.0f} ms)")
         print("  innermost frame of all:")
         for key, n in res["sampler"].leaf.most_common(10):
             print(f"  {n:5d} ({n / total:4.0%})  {key}")
