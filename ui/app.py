@@ -208,14 +208,15 @@ def run_desktop(*, lang: str | None) -> int:
 async def _resume_session(prefs: Preferences, creds: CredentialStore) -> tuple[ApiClient, protocol.AgentPublic] | None:
     if not (prefs.server_url and prefs.email):
         return None
-    token = creds.load(account_key(prefs.server_url, prefs.email))
+    # Keyring calls may wait on D-Bus: off the Qt thread, like every other blocking call.
+    token = await asyncio.to_thread(creds.load, account_key(prefs.server_url, prefs.email))
     if not token:
         return None
     api = ApiClient(prefs.server_url, token)
     try:
         return api, await api.me()
     except AuthError:
-        creds.delete(account_key(prefs.server_url, prefs.email))
+        await asyncio.to_thread(creds.delete, account_key(prefs.server_url, prefs.email))
     except (NetworkError, ServerError):
         if prefs.agent:
             # Offline-first: open the cache now, sync once the server answers.
@@ -240,7 +241,7 @@ async def _sign_in(prefs: Preferences, creds: CredentialStore) -> tuple[ApiClien
         except ServerError as exc:
             dialog.show_error(QCoreApplication.translate("LoginDialog", "The server refused the sign-in (%1).").replace("%1", str(exc.status_code)))
         else:
-            creds.save(account_key(server, email), session.token)
+            await asyncio.to_thread(creds.save, account_key(server, email), session.token)
             prefs.server_url, prefs.email, prefs.agent = server, email, session.agent.model_dump()
             prefs.save()
             if not done.done():
