@@ -18,6 +18,7 @@ if [ -z "$deb" ]; then
   deb=$(ls -t "${debs[@]}" | head -1)
 fi
 case "$deb" in /*|./*) ;; *) deb="./$deb" ;; esac  # apt-get takes a file only as a path
+[ -f "$deb" ] || fail "$deb: no such file"
 version=$(dpkg-deb --field "$deb" Version)
 echo "== install $deb"
 

@@ -33,6 +33,7 @@ def make_app(lang: str | None, settings: Settings | None = None) -> tuple[QAppli
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Workstation")
     app.setOrganizationName("Workstation")
+    app.setDesktopFileName("workstation")  # matches the .desktop entry (Wayland app id, taskbar grouping)
     app.setWindowIcon(app_icon())
     app.setQuitOnLastWindowClosed(False)  # the async main decides when to stop, after cleanup
     settings = settings or Settings()
