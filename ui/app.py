@@ -227,7 +227,8 @@ async def _resume_session(prefs: Preferences, creds: CredentialStore) -> tuple[A
 
 
 async def _sign_in(prefs: Preferences, creds: CredentialStore) -> tuple[ApiClient, protocol.AgentPublic] | None:
-    dialog = LoginDialog(prefs.server_url, prefs.email)
+    # The address set in the settings wins; else the last server signed in to.
+    dialog = LoginDialog(Settings().get("server_url") or prefs.server_url, prefs.email)
     done: asyncio.Future = asyncio.get_running_loop().create_future()
     pending: set[asyncio.Task] = set()
 
