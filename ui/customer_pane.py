@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
-from ui.style import channel_icon, channel_name, short_time
+from ui.style import channel_icon, channel_name, short_time, status_name
 from workstation.cache import CustomerCard
 
 
@@ -17,16 +17,6 @@ def plain_label(text: str = "", parent=None) -> QLabel:
     label.setWordWrap(True)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label
-
-
-def _status_name(status: str) -> str:
-    names = {
-        "open": QCoreApplication.translate("CustomerPane", "open"),
-        "pending": QCoreApplication.translate("CustomerPane", "pending"),
-        "snoozed": QCoreApplication.translate("CustomerPane", "snoozed"),
-        "resolved": QCoreApplication.translate("CustomerPane", "resolved"),
-    }
-    return names.get(status, status)
 
 
 class CustomerPane(QWidget):
@@ -70,6 +60,6 @@ class CustomerPane(QWidget):
         self.history.show()
         for conv_id, channel, status, last_at in card.conversations:
             marker = self.tr(" (this one)") if conv_id == current_conversation else ""
-            item = QListWidgetItem(channel_icon(channel, 16), f"#{conv_id} · {_status_name(status)} · {short_time(last_at)}{marker}")
+            item = QListWidgetItem(channel_icon(channel, 16), f"#{conv_id} · {status_name(status)} · {short_time(last_at)}{marker}")
             item.setFlags(Qt.ItemFlag.ItemIsEnabled)
             self.history.addItem(item)

@@ -4,7 +4,7 @@
 <context>
     <name>CannedPanel</name>
     <message>
-        <location filename="../../ui/canned_panel.py" line="+22"/>
+        <location filename="../../ui/canned_panel.py" line="+23"/>
         <source>Search canned responses</source>
         <translation>Buscar respuestas predefinidas</translation>
     </message>
@@ -45,18 +45,18 @@
 <context>
     <name>Composer</name>
     <message>
-        <location filename="../../ui/composer.py" line="+84"/>
+        <location filename="../../ui/composer.py" line="+85"/>
         <source>Write a reply… (Enter sends, Shift+Enter adds a line)</source>
         <translation>Escribe una respuesta… (Intro envía, Mayús+Intro añade una línea)</translation>
     </message>
     <message>
-        <location line="-32"/>
-        <location line="+34"/>
+        <location line="-33"/>
+        <location line="+35"/>
         <source>Send</source>
         <translation>Enviar</translation>
     </message>
     <message>
-        <location line="-44"/>
+        <location line="-45"/>
         <source>Reply</source>
         <translation>Responder</translation>
     </message>
@@ -71,7 +71,7 @@
         <translation>%1 / %2</translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="+8"/>
         <source>Write an internal note: only your team sees it (Enter saves)</source>
         <translation>Escribe una nota interna: solo la ve tu equipo (Intro guarda)</translation>
     </message>
@@ -84,27 +84,7 @@
 <context>
     <name>CustomerPane</name>
     <message>
-        <location filename="../../ui/customer_pane.py" line="+24"/>
-        <source>open</source>
-        <translation>abierta</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>pending</source>
-        <translation>pendiente</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>snoozed</source>
-        <translation>pospuesta</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>resolved</source>
-        <translation>resuelta</translation>
-    </message>
-    <message>
-        <location line="+16"/>
+        <location filename="../../ui/customer_pane.py" line="+33"/>
         <source>Conversations</source>
         <translation>Conversaciones</translation>
     </message>
@@ -157,7 +137,7 @@
         <translation>Rellena el servidor, tu correo electrónico y tu contraseña.</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="+237"/>
+        <location filename="../../ui/app.py" line="+240"/>
         <source>Wrong email or password.</source>
         <translation>Correo o contraseña incorrectos.</translation>
     </message>
@@ -333,12 +313,12 @@
         <translation>Descartar</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="-61"/>
+        <location filename="../../ui/app.py" line="-63"/>
         <source>Demo: messages arrive from the WhatsApp sandbox every few seconds.</source>
         <translation>Demo: cada pocos segundos llegan mensajes del simulador de WhatsApp.</translation>
     </message>
     <message>
-        <location line="+95"/>
+        <location line="+97"/>
         <source>No system keyring</source>
         <translation>No hay llavero del sistema</translation>
     </message>

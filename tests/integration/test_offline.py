@@ -23,7 +23,7 @@ from typing import Any, Awaitable, Callable
 import httpx
 import pytest
 
-from tests.integration.helpers import inbound, sign_in
+from tests.integration.helpers import inbound, sign_in, wait_for
 from workstation.api import ApiClient
 from workstation.cache import Cache
 from workstation.demo import DemoStack, start_demo_stack
@@ -108,15 +108,7 @@ def accepted_texts(stack: DemoStack, prefix: str) -> list[tuple[str, str]]:
             if s["status_code"] == 200 and s["response"]["messages"][0]["id"].startswith("wamid.")]
 
 
-def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout}s")
-        time.sleep(interval)
+wait_until = wait_for
 
 
 async def async_until(predicate: Callable[[], Awaitable[Any]], timeout: float, what: str,
