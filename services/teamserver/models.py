@@ -141,6 +141,8 @@ class IdempotencyRecord(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     agent_id: int = Field(foreign_key="agent.id")
     key: str
+    # What the first request asked for: a key reused for a different request is refused, not replayed.
+    request_hash: str = ""
     status_code: int
     response_json: str
     created_at: datetime = ts_field(default_factory=utcnow)

@@ -268,3 +268,15 @@ def test_messages_for_another_phone_number_are_ignored(stack):
                            timestamp=int(time.time()), phone_number_id="999999999999")
     assert post_signed(stack, payload).status_code == 200  # acknowledged, so Meta stops retrying
     assert latest_seq(stack, token) == before
+
+
+def test_a_key_reused_for_a_different_request_is_refused(stack):
+    token, _ = sign_in(stack)
+    wa_id = unique_wa_id()
+    inbound(stack, wa_id=wa_id, name="Kai", text="hey " + wa_id)
+    conversation_id = find_message(sync_all(stack, token), "hey " + wa_id)["conversation_id"]
+    key = str(uuid.uuid4())
+    assert _reply(stack, token, conversation_id, "first text", key).status_code == 201
+    reused = _reply(stack, token, conversation_id, "a different text", key)
+    assert reused.status_code == 422 and "different request" in reused.json()["detail"]
+    assert "a different text" not in [m["text"] for m in sync_all(stack, token)["messages"]]

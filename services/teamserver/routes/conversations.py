@@ -7,6 +7,7 @@ so a retry is judged afresh.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Annotated, Callable
 
@@ -26,7 +27,11 @@ router = APIRouter(prefix="/v1", tags=["conversations"])
 IdempotencyKey = Annotated[str | None, Header(alias=protocol.IDEMPOTENCY_HEADER, max_length=200)]
 
 
-def _replay(session: Session, agent_id: int, key: str | None) -> JSONResponse | None:
+def request_hash(request: Request, body: BaseModel) -> str:
+    return hashlib.sha256(f"{request.method} {request.url.path} {body.model_dump_json()}".encode()).hexdigest()
+
+
+def _replay(session: Session, agent_id: int, key: str | None, fingerprint: str) -> JSONResponse | None:
     if key is None:
         return None
     record = session.exec(
@@ -34,6 +39,9 @@ def _replay(session: Session, agent_id: int, key: str | None) -> JSONResponse | 
     ).first()
     if record is None:
         return None
+    if record.request_hash and record.request_hash != fingerprint:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            "this Idempotency-Key was used for a different request")
     return JSONResponse(json.loads(record.response_json), status_code=record.status_code,
                         headers={"Idempotent-Replayed": "true"})
 
@@ -43,25 +51,27 @@ def _idempotent_write(
     request: Request,
     agent: Agent,
     key: str | None,
+    fingerprint: str,
     status_code: int,
     mutate: Callable[[], tuple[BaseModel, int]],
     after_commit: Callable[[], None] = lambda: None,
 ) -> JSONResponse:
     """Replays a stored answer, or runs `mutate` (which returns the answer and the last change seq),
     stores the answer under the key and commits both together."""
-    replay = _replay(session, agent.id, key)
+    replay = _replay(session, agent.id, key, fingerprint)
     if replay is not None:
         return replay
     answer, seq = mutate()
     body = answer.model_dump_json()
     if key is not None:
-        session.add(IdempotencyRecord(agent_id=agent.id, key=key, status_code=status_code, response_json=body))
+        session.add(IdempotencyRecord(agent_id=agent.id, key=key, request_hash=fingerprint,
+                                      status_code=status_code, response_json=body))
     try:
         session.commit()
     except IntegrityError:
         # The same key raced us from another request: answer what the first one stored.
         session.rollback()
-        replay = _replay(session, agent.id, key)
+        replay = _replay(session, agent.id, key, fingerprint)
         if replay is None:
             raise
         return replay
@@ -103,7 +113,7 @@ def post_reply(conversation_id: int, body: protocol.ReplyCreate, agent: CurrentA
         return protocol.MessagePublic.model_validate(message, from_attributes=True), change.seq
 
     return _idempotent_write(
-        session, request, agent, idempotency_key, status.HTTP_201_CREATED, mutate,
+        session, request, agent, idempotency_key, request_hash(request, body), status.HTTP_201_CREATED, mutate,
         after_commit=lambda: request.app.state.dispatcher.submit(created["id"], conversation_id),
     )
 
@@ -125,14 +135,16 @@ def post_note(conversation_id: int, body: protocol.NoteCreate, agent: CurrentAge
         session.flush()
         return protocol.NotePublic.model_validate(note, from_attributes=True), change.seq
 
-    return _idempotent_write(session, request, agent, idempotency_key, status.HTTP_201_CREATED, mutate)
+    return _idempotent_write(session, request, agent, idempotency_key, request_hash(request, body),
+                             status.HTTP_201_CREATED, mutate)
 
 
 @router.patch("/conversations/{conversation_id}", response_model=protocol.ConversationPublic,
               responses={409: {"model": protocol.Conflict}})
 def update_conversation(conversation_id: int, body: protocol.ConversationUpdate, agent: CurrentAgent,
                         session: SessionDep, request: Request, idempotency_key: IdempotencyKey = None):
-    replay = _replay(session, agent.id, idempotency_key)
+    fingerprint = request_hash(request, body)
+    replay = _replay(session, agent.id, idempotency_key, fingerprint)
     if replay is not None:
         return replay
     conversation = _conversation(session, conversation_id)
@@ -160,4 +172,4 @@ def update_conversation(conversation_id: int, body: protocol.ConversationUpdate,
         session.flush()
         return protocol.ConversationPublic.model_validate(conversation, from_attributes=True), change.seq
 
-    return _idempotent_write(session, request, agent, idempotency_key, status.HTTP_200_OK, mutate)
+    return _idempotent_write(session, request, agent, idempotency_key, fingerprint, status.HTTP_200_OK, mutate)
