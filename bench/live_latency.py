@@ -32,10 +32,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (  # noqa: E402
-    bench_settings, open_bench_window, pct, qt_offscreen, rule, run_qasync, signed_body, text_webhook,
+    NoneRefGuard, bench_settings, open_bench_window, pct, qt_offscreen, rule, run_qasync, signed_body, text_webhook,
 )
 
 SECRET_ENV = "BENCH_META_APP_SECRET"
+TOKEN_ENV = "BENCH_PROBE_TOKEN"
 
 
 # -- sender process -------------------------------------------------------------------------------------------
@@ -72,23 +73,51 @@ def sender_main(args) -> int:
                 t1 = time.monotonic()
                 results[i] = {"i": i, "t0": t0, "t1": t1, "status": status, "late": max(0.0, t0 - due)}
 
+    probe: list[float] = []
+    done = threading.Event()
+
+    def probe_sync() -> None:
+        # An idle client asking for the newest ~10 changes every 50 ms: the server's own /v1/sync time
+        # under this load, without the desktop's event loop in the measurement.
+        token = os.environ.get(TOKEN_ENV)
+        if not token:
+            return
+        with httpx.Client(base_url=args.url, timeout=30, headers={"Authorization": f"Bearer {token}"}) as client:
+            newest = client.get("/v1/sync", params={"after": 0, "limit": 1}).json()["newest"]
+            while not done.wait(0.05):
+                t0 = time.monotonic()
+                page = client.get("/v1/sync", params={"after": max(0, newest - 10), "limit": 1000}).json()
+                probe.append(time.monotonic() - t0)
+                newest = page["newest"]
+
     pool = [threading.Thread(target=work, args=(k,)) for k in range(threads)]
+    prober = threading.Thread(target=probe_sync)
     for t in pool:
         t.start()
+    if args.probe:
+        prober.start()
     for t in pool:
         t.join()
-    Path(args.out).write_text(json.dumps(results))
+    done.set()
+    if args.probe:
+        prober.join()
+    Path(args.out).write_text(json.dumps({"sent": results, "probe": probe}))
     return 0
 
 
 def start_sender(url: str, secret: str, *, prefix: str, rate: float, duration: float, wa_base: int,
-                 phone: str, out: Path) -> subprocess.Popen:
-    # The app secret goes through the environment, never on a command line.
+                 phone: str, out: Path, probe_token: str | None = None) -> subprocess.Popen:
+    # The app secret and the probe's session token go through the environment, never on a command line.
+    env = {**os.environ, SECRET_ENV: secret}
+    extra = []
+    if probe_token:
+        env[TOKEN_ENV] = probe_token
+        extra = ["--probe"]
     return subprocess.Popen(
         [sys.executable, str(Path(__file__).resolve()), "--sender", "--url", url, "--prefix", prefix,
          "--rate", str(rate), "--duration", str(duration), "--wa-base", str(wa_base), "--phone", phone,
-         "--out", str(out)],
-        env={**os.environ, SECRET_ENV: secret},
+         "--out", str(out)] + extra,
+        env=env,
     )
 
 
@@ -161,7 +190,12 @@ async def desktop_main(language: str, stack, work: Path, args, settings) -> dict
     scan_cost = [0.0, 0]
     model = window.feed_model
 
+    active = {"prefix": None}
+
     def scan(*_a) -> None:
+        # model.data() called from Python (not QModelIndex.data): no QVariant round trip, so none of
+        # PySide6's None leak, and a cheap call. Newest rows come first: new conversations get higher ids
+        # and the same-second timestamps order by id, so the scan stops at the first row already seen.
         t = time.monotonic()
         for r in range(model.rowCount()):
             p = model.data(model.index(r, 0), PreviewRole)
@@ -172,6 +206,8 @@ async def desktop_main(language: str, stack, work: Path, args, settings) -> dict
                     i = int(rest[:6])
                     if i not in bucket:
                         bucket[i] = t
+                    elif tag == active["prefix"]:
+                        break
         scan_cost[0] += time.monotonic() - t
         scan_cost[1] += 1
 
@@ -200,18 +236,50 @@ async def desktop_main(language: str, stack, work: Path, args, settings) -> dict
 
     workspace.feed = feed
 
+    # The single DB worker thread: how long each call waited in its queue, and ran.
+    db = workspace.db
+    orig_run = db.run
+
+    def db_run(fn, *a):
+        name = getattr(fn, "__name__", "call")
+        submitted = time.monotonic()
+
+        def timed():
+            started = time.monotonic()
+            try:
+                return fn(*a)
+            finally:
+                trace["db"].append((name, submitted, started, time.monotonic()))
+        return orig_run(timed)
+
+    db.run = db_run
+    trace["db"] = []
+    from ui_stall import TickMeter
+
+    meter = TickMeter(5)
+
     secret = stack.secrets["WORKSTATION_META_APP_SECRET"]
 
-    async def run_sender(prefix: str, rate: float, duration: float, wa_base: int) -> list[dict]:
+    # A second agent's session for the sender's /v1/sync probe (not the desktop's own token).
+    probe_email = next(e for e in stack.passwords if e != stack.lead_email)
+    probe_api = ApiClient(stack.server_url)
+    probe_token = (await probe_api.sign_in(probe_email, stack.passwords[probe_email])).token
+    await probe_api.aclose()
+    probe_rtts: list[float] = []
+
+    async def run_sender(prefix: str, rate: float, duration: float, wa_base: int, probe: bool = False) -> list[dict]:
         out = work / f"{prefix}.json"
         seen[prefix] = {}
+        active["prefix"] = prefix
         proc = start_sender(stack.server_url, secret, prefix=prefix, rate=rate, duration=duration, wa_base=wa_base,
-                            phone=DEMO_PHONE_NUMBER_ID, out=out)
+                            phone=DEMO_PHONE_NUMBER_ID, out=out, probe_token=probe_token if probe else None)
         while proc.poll() is None:
             await asyncio.sleep(0.05)
         if proc.returncode != 0:
             raise RuntimeError(f"sender exited with {proc.returncode}")
-        sent = json.loads(out.read_text())
+        answer = json.loads(out.read_text())
+        sent = answer["sent"]
+        probe_rtts[:] = answer["probe"]
         await wait_until(lambda: len(seen[prefix]) >= len(sent), args.grace)
         return sent
 
@@ -224,14 +292,19 @@ async def desktop_main(language: str, stack, work: Path, args, settings) -> dict
     await asyncio.sleep(0.5)
 
     prefix = "lat" + secrets.token_hex(3)
+    args.none_guard.mark()
+    meter.start()
     server_pid = stack.children[0].pid
     cpu0 = (_proc_cpu(server_pid), _self_cpu(), _children_cpu())
     t_start = time.monotonic()
-    sent = await run_sender(prefix, args.rate, args.duration, 44800000000)
+    sent = await run_sender(prefix, args.rate, args.duration, 44800000000, probe=True)
     t_end = time.monotonic()
+    none_report = args.none_guard.report()
+    meter.stop()
+    gaps = [g for _, g in meter.gaps()]
     cpu1 = (_proc_cpu(server_pid), _self_cpu(), _children_cpu())
     result = {"sent": sent, "seen": dict(seen[prefix]), "trace": trace, "prefix": prefix,
-              "scan": tuple(scan_cost), "window": t_end - t_start,
+              "scan": tuple(scan_cost), "window": t_end - t_start, "none": none_report, "gaps": gaps, "probe": list(probe_rtts),
               "cpu": {name: (b - a) / (t_end - t_start) for name, a, b in zip(("team server", "desktop", "sender"), cpu0, cpu1)}}
     window.close()
     await workspace.stop()
@@ -298,7 +371,25 @@ def report(res: dict, args) -> None:
         print(f"  GET /v1/sync p50 {pct(sync_d, 50) * 1000:.1f} ms; apply_page p50 {pct(apply_d, 50) * 1000:.1f} ms; "
               f"Cache.feed (1000-row query on the DB thread) p50 {pct(feed_d, 50) * 1000:.1f} ms "
               f"p95 {pct(feed_d, 95) * 1000:.1f} ms")
+    if res["probe"]:
+        print(line("server's /v1/sync meanwhile ", res["probe"]) + "  (idle client in the sender process, "
+              "newest ~10 changes every 50 ms)")
+    gaps = res["gaps"]
+    print(f"  desktop UI loop (5 ms QTimer) during the run: longest gap {max(gaps) * 1000:.0f} ms, p99 "
+          f"{pct(gaps, 99) * 1000:.1f} ms, {sum(g > 0.016 for g in gaps)} gaps > 16 ms, {sum(g > 0.05 for g in gaps)} > 50 ms")
+    by_fn: dict[str, list] = {}
+    for name, sub, start, end in trace.get("db", []):
+        by_fn.setdefault(name, []).append((start - sub, end - start))
+    if by_fn:
+        print("  DB worker thread (one thread for sync and views): calls, queue wait p50/p95, run p50, total run")
+        for name, xs in sorted(by_fn.items(), key=lambda kv: -sum(r for _, r in kv[1])):
+            waits, runs = [w for w, _ in xs], [r for _, r in xs]
+            print(f"    {name:28s} {len(xs):5d}  wait {pct(waits, 50) * 1000:6.1f} / {pct(waits, 95) * 1000:6.1f} ms"
+                  f"  run {pct(runs, 50) * 1000:6.1f} ms  total {sum(runs):5.2f} s")
+        busy = sum(r for xs in by_fn.values() for _, r in xs)
+        print(f"    DB thread busy {busy / res['window']:.0%} of the run")
     print("  CPU during the run (1.0 = one core of 2): " + ", ".join(f"{k} {v:.2f}" for k, v in res["cpu"].items()))
+    print(f"  PySide6 None leak: {res['none']}")
     scan_t, scans = res["scan"]
     if scans:
         print(f"  (bench's own feed-model scan: {scans} scans, {scan_t / scans * 1000:.2f} ms each, after the "
@@ -317,6 +408,7 @@ def main() -> int:
     ap.add_argument("--wa-base", type=int, default=44800000000, help=argparse.SUPPRESS)
     ap.add_argument("--phone", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
+    ap.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.duration is None:
         args.duration = 3.0 if args.quick else 10.0
@@ -324,6 +416,7 @@ def main() -> int:
         return sender_main(args)
 
     qt_offscreen()
+    args.none_guard = NoneRefGuard()
     from workstation.demo import start_demo_stack
 
     work = Path(tempfile.mkdtemp(prefix="bench-live-"))

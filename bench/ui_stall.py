@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (  # noqa: E402
-    ServerProcess, bench_settings, fill_team_db, open_bench_window, pct, qt_offscreen, rule, run_qasync,
+    NoneRefGuard, ServerProcess, bench_settings, fill_team_db, open_bench_window, pct, qt_offscreen, rule, run_qasync,
 )
 
 
@@ -247,6 +247,7 @@ async def ui_main(language: str, data, server_url: str, work: Path, args, settin
     sampler = None
     if args.sample:
         sampler = StackSampler(meter, threading.main_thread().ident, gclog)
+    args.none_guard.mark()
     meter.start()
     if sampler:
         sampler.start()
@@ -260,6 +261,7 @@ async def ui_main(language: str, data, server_url: str, work: Path, args, settin
     if sampler:
         sampler.stop_flag = True
     gclog.remove()
+    none_report = args.none_guard.report()
     gc_runs = list(gclog.runs)
     tracked_at_end = len(gc.get_objects())
     if state["settled"] is None:
@@ -279,7 +281,7 @@ async def ui_main(language: str, data, server_url: str, work: Path, args, settin
     return dict(sync_gaps=sync_gaps, idle_gaps=idle_gaps, t_start=t_start, t_end=t_end, t_open=t_open,
                 sync_done=state["sync_done"], settled=state["settled"], calls=log.calls[:calls_before],
                 idle_calls=idle_calls, sampler=sampler, cursor=cursor, progress=state["progress"],
-                gc_runs=gc_runs, tracked=(tracked_at_start, tracked_at_end, gc.get_freeze_count()))
+                gc_runs=gc_runs, none=none_report, tracked=(tracked_at_start, tracked_at_end, gc.get_freeze_count()))
 
 
 def attribute(gaps, calls, threshold: float) -> tuple[collections.Counter, collections.Counter, int]:
@@ -323,6 +325,7 @@ def main() -> int:
     convs = args.conversations or (500 if args.quick else 5000)
 
     qt_offscreen()
+    args.none_guard = NoneRefGuard()
     work = Path(tempfile.mkdtemp(prefix="bench-stall-"))
     try:
         rule("setup")
@@ -353,6 +356,8 @@ def main() -> int:
     ratio = s["max"] / b["max"] if b["max"] else float("inf")
     print(f"  ratio of longest stalls: {ratio:.1f}x the idle baseline;  goal longest stall <= 50 ms: "
           f"{'MET' if s['max'] <= 0.050 else 'NOT MET'}")
+
+    print(f"  PySide6 None leak during the sync: {res['none']}")
 
     rule("where the stalls come from (gaps > 16 ms, by the wrapped UI-thread call covering most of each)")
     by_call, time_by_call, with_apply = attribute(res["sync_gaps"], res["calls"], 0.016)
