@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -65,6 +66,9 @@ class Host:
         self.settings.subscribe("theme", lambda theme: apply_theme(QApplication.instance(), theme))
         self.window = self._build()
         self.workspace.start()
+        # Everything made so far lives as long as the app: move it out of the collector's sight, so a
+        # full collection during a sync costs milliseconds instead of a 50-90 ms freeze of the UI.
+        gc.freeze()
 
     def _build(self) -> MainWindow:
         window = MainWindow(self.workspace, language=self.language, settings=self.settings, notifier=self.notifier)

@@ -368,9 +368,16 @@ class Cache:
 
     @classmethod
     def _apply_messages(cls, conn, messages: list[protocol.MessagePublic]) -> None:
-        # Our own replies (with an op id) may replace a local row; everything else is one bulk upsert.
-        own = [m for m in messages if m.client_op_id]
-        rows = [cls._message_values(m) for m in messages if not m.client_op_id]
+        # A reply whose op id still has a local row (written by us, not yet confirmed) takes that row
+        # over one by one; everything else - including replies sent from other machines, which is most
+        # of them in an initial sync - is one bulk upsert.
+        op_ids = [m.client_op_id for m in messages if m.client_op_id]
+        local = set()
+        for start in range(0, len(op_ids), 500):
+            local |= set(conn.execute(sa.select(CMessage.op_id).where(
+                CMessage.op_id.in_(op_ids[start:start + 500]), CMessage.server_id.is_(None))).scalars())
+        own = [m for m in messages if m.client_op_id in local]
+        rows = [{**cls._message_values(m), "op_id": m.client_op_id} for m in messages if m.client_op_id not in local]
         if rows:
             stmt = sqlite_insert(CMessage)
             stmt = stmt.on_conflict_do_update(

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from services.channels.whatsapp import WhatsAppConnector
 from services.teamserver import changes
 from services.teamserver.config import Settings
-from services.teamserver.db import init_db, make_engine
+from services.teamserver.db import init_db, make_engine, read_only
 from services.teamserver.dispatcher import Dispatcher
 from services.teamserver.events import Broadcaster
 from services.teamserver.routes import conversations, session, sync, webhooks
@@ -105,6 +105,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="Workstation team server", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
+    app.state.read_engine = read_only(engine)
     app.state.epoch = epoch
     app.include_router(session.router)
     app.include_router(sync.router)

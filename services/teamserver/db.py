@@ -29,7 +29,8 @@ def make_engine(db_url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Reads (see read_only) take no write lock, so syncing agents never queue behind webhooks.
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("read_only") else "BEGIN IMMEDIATE")
 
     else:
         engine = create_engine(db_url, pool_pre_ping=True)
@@ -46,3 +47,8 @@ def init_db(engine: Engine) -> str:
             session.add(meta)
             session.commit()
         return meta.value
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same engine and pool, for transactions that only read (a deferred BEGIN on SQLite)."""
+    return engine.execution_options(read_only=True)

@@ -19,6 +19,14 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+def get_read_session(request: Request) -> Iterator[Session]:
+    with Session(request.app.state.read_engine) as session:
+        yield session
+
+
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
+
+
 def bearer_token(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -27,7 +35,7 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-def current_agent(session: SessionDep, token: Annotated[str, Depends(bearer_token)]) -> Agent:
+def current_agent(session: ReadSessionDep, token: Annotated[str, Depends(bearer_token)]) -> Agent:
     agent = session.exec(
         select(Agent).join(SessionToken, SessionToken.agent_id == Agent.id).where(
             SessionToken.token_hash == token_hash(token)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from services.teamserver import changes
-from services.teamserver.deps import CurrentAgent, SessionDep
+from services.teamserver.deps import CurrentAgent, ReadSessionDep
 from workstation import protocol
 
 router = APIRouter(prefix="/v1", tags=["sync"])
@@ -19,7 +19,7 @@ KEEPALIVE_SECONDS = 15.0
 @router.get("/sync", response_model=protocol.SyncPage)
 def sync(
     agent: CurrentAgent,
-    session: SessionDep,
+    session: ReadSessionDep,
     request: Request,
     after: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
