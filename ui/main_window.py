@@ -220,7 +220,6 @@ class MainWindow(QMainWindow):
     # -- core callbacks (called on the loop, which is the Qt thread) --------------------------------------
     def on_workspace_changed(self, cs: ChangeSet) -> None:
         self._run("feed", self._reload_feed())
-        self._run("failed", self._show_failed_ops())
         if self.current_conversation is not None and (cs.reset or self.current_conversation in cs.conversation_ids):
             self._run("thread", self._load_conversation(self.current_conversation, scroll=True))
 
@@ -231,11 +230,6 @@ class MainWindow(QMainWindow):
         self.sync_progress.setMaximum(total)
         self.sync_progress.setValue(done)
         self.sync_progress.show()
-
-    async def _show_failed_ops(self) -> None:
-        failed = await self.workspace.failed_ops()
-        self.failed_label.setText(self.tr("%1 not sent").replace("%1", str(failed)))
-        self.failed_label.setVisible(failed > 0)
 
     def on_workspace_state(self, state: str, queued: int) -> None:
         texts = {
@@ -282,13 +276,14 @@ class MainWindow(QMainWindow):
         self._run("feed", self._reload_feed())
 
     async def _reload_feed(self) -> None:
-        if self.searching:
-            hits = await self.workspace.search(self.search_edit.text())
-            rows = [self._hit_row(h) for h in hits]
-        else:
-            rows = await self.workspace.feed()
-        self._agent_names = await self.workspace.agent_names()
+        searching = self.searching
+        snapshot = await self.workspace.feed_snapshot(
+            search=self.search_edit.text() if searching else None, mentions_after=self._last_note_id)
+        rows = [self._hit_row(h) for h in snapshot.rows] if searching else snapshot.rows
+        self._agent_names = snapshot.agent_names
         self.thread_model.agent_names = self._agent_names
+        self.failed_label.setText(self.tr("%1 not sent").replace("%1", str(snapshot.failed_ops)))
+        self.failed_label.setVisible(snapshot.failed_ops > 0)
         self.feed_model.set_rows(rows)
         if self.current_conversation is not None:
             row = self.feed_model.row_of(self.current_conversation)
@@ -300,19 +295,13 @@ class MainWindow(QMainWindow):
             self._first_feed = False
             restore = self.feed_model.row_of(self._restore_conversation) if self._restore_conversation else -1
             self.feed_view.setCurrentIndex(self.feed_model.index(max(restore, 0)))
-        if not self.searching:
+        if not searching:
             self.notifier.update_feed(rows)
             self._update_title()
-            await self._check_mentions()
-        self.feed_loaded.emit(len(rows))
-
-    async def _check_mentions(self) -> None:
-        if self._last_note_id is None:
-            self._last_note_id = await self.workspace.last_note_id()  # older notes are not news
-            return
-        for local_id, conversation_id, text, author in await self.workspace.mentions(after_local_id=self._last_note_id):
-            self._last_note_id = max(self._last_note_id, local_id)
+        for _local_id, conversation_id, text, author in snapshot.mentions:
             self.notifier.mentioned(conversation_id, author, text)
+        self._last_note_id = snapshot.last_note_id
+        self.feed_loaded.emit(len(rows))
 
     def _update_title(self) -> None:
         waiting = self.notifier.waiting

@@ -63,6 +63,7 @@ class SyncEngine:
         # Set when the event stream (re)connects: ends an outbox backoff early. New writes do not, or
         # every reply typed while offline would hammer the dead server once more.
         self._server_back = asyncio.Event()
+        self._known: tuple[int, str] | None = None  # (cursor, epoch) as last applied
 
     # -- lifecycle ----------------------------------------------------------------------------------
     async def _sender_guard(self) -> None:
@@ -107,12 +108,21 @@ class SyncEngine:
         """Pulls every page after the stored cursor; each page is applied with its cursor atomically."""
         total = ChangeSet()
         async with self._pull_lock:
-            start = await self.db.run(self.db.cache.cursor)
+            start = after = await self.db.run(self.db.cache.cursor)
+            page = await self.api.sync(after, self._page_size)
             while True:
-                after = await self.db.run(self.db.cache.cursor)
-                page = await self.api.sync(after, self._page_size)
-                cs = await self.db.run(self.db.cache.apply_page, page)
+                # Fetch the next page while this one is applied: the server and SQLite work side by side.
+                prefetch = None
+                if page.has_more and not page.reset:
+                    prefetch = asyncio.ensure_future(self.api.sync(page.next_after, self._page_size))
+                try:
+                    cs = await self.db.run(self.db.cache.apply_page, page)
+                except BaseException:
+                    if prefetch is not None:
+                        prefetch.cancel()
+                    raise
                 total.merge(cs)
+                self._known = None if page.reset else (page.next_after, page.epoch)
                 if page.reset:
                     start = 0
                 if cs:
@@ -122,6 +132,13 @@ class SyncEngine:
                     self._on_progress(page.next_after - start, max(page.newest - start, 1))
                 if not page.has_more and not page.reset:
                     break
+                after = await self.db.run(self.db.cache.cursor)
+                if prefetch is not None and after == page.next_after:
+                    page = await prefetch
+                else:  # a reset (or another writer) moved the cursor: ask again from where it is
+                    if prefetch is not None:
+                        prefetch.cancel()
+                    page = await self.api.sync(after, self._page_size)
         return total
 
     async def _pull_loop(self) -> None:
@@ -162,9 +179,12 @@ class SyncEngine:
                             self._server_back.set()
                             self._outbox_wake.set()
                         backoff = 0.5
-                        known_epoch = await self.db.run(self.db.cache.epoch)
-                        if poke.seq > await self.db.run(self.db.cache.cursor) or (
-                                poke.epoch and poke.epoch != known_epoch):
+                        # The cursor and epoch are read once and then followed in memory: a poke
+                        # arrives with every change, and the database thread has better things to do.
+                        if self._known is None:
+                            self._known = (await self.db.run(self.db.cache.cursor),
+                                           await self.db.run(self.db.cache.epoch))
+                        if poke.seq > self._known[0] or (poke.epoch and poke.epoch != self._known[1]):
                             self._pull_wanted.set()
                 raise NetworkError("event stream ended")
             except AuthError:

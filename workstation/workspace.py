@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 import logging
 from pathlib import Path
 from typing import Callable
@@ -15,6 +16,15 @@ from workstation.paths import data_dir, resources_dir
 from workstation.sync import DbWorker, SyncEngine
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FeedSnapshot:
+    rows: list  # FeedRow, or SearchHit when searching
+    agent_names: dict[int, str]
+    failed_ops: int
+    mentions: list[tuple[int, int, str, str]]  # new notes mentioning the agent: local id, conversation, text, author
+    last_note_id: int
 
 
 def default_cache_path(server_url: str, agent_id: int) -> Path:
@@ -68,6 +78,22 @@ class Workspace:
 
     async def search(self, text: str) -> list[SearchHit]:
         return await self.db.run(self.cache.search, text)
+
+    async def feed_snapshot(self, *, search: str | None, mentions_after: int | None) -> FeedSnapshot:
+        """Everything the feed and its neighbours show, read in one trip to the database thread."""
+        needle = "@" + canned.first_name(self.agent.name)
+
+        def read() -> FeedSnapshot:
+            rows = self.cache.search(search) if search else self.cache.feed()
+            if mentions_after is None:
+                mentions, last_note = [], self.cache.last_note_id()  # older notes are not news
+            else:
+                mentions = self.cache.notes_mentioning(needle, after_local_id=mentions_after, not_by=self.agent.id)
+                last_note = max([mentions_after] + [m[0] for m in mentions])
+            return FeedSnapshot(rows=rows, agent_names={a.id: a.name for a in self.cache.agents()},
+                                failed_ops=self.cache.failed_ops(), mentions=mentions, last_note_id=last_note)
+
+        return await self.db.run(read)
 
     async def mentions(self, *, after_local_id: int) -> list[tuple[int, int, str, str]]:
         needle = "@" + canned.first_name(self.agent.name)
