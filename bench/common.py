@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from services.sandbox.whatsapp_api import text_message_webhook  # noqa: E402
+
 BENCH_EMAIL = "bench.lead@bench.workstation.test"
 BENCH_PASSWORD = "bench-password-123"
 
@@ -308,24 +310,8 @@ def sign_in(server_url: str, email: str, password: str) -> tuple[str, dict]:
 
 
 # -- WhatsApp webhooks --------------------------------------------------------------------------------------
-def text_webhook(*, wa_id: str, name: str, text: str, wamid: str, timestamp: int, phone_number_id: str) -> dict:
-    """A WhatsApp Cloud API text-message webhook, as tests/integration/helpers.py builds it."""
-    return {
-        "object": "whatsapp_business_account",
-        "entry": [{
-            "id": "102290129340398",
-            "changes": [{
-                "field": "messages",
-                "value": {
-                    "messaging_product": "whatsapp",
-                    "metadata": {"display_phone_number": "15550001234", "phone_number_id": phone_number_id},
-                    "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
-                    "messages": [{"from": wa_id, "id": wamid, "timestamp": str(timestamp), "type": "text",
-                                  "text": {"body": text}}],
-                },
-            }],
-        }],
-    }
+# The same builder the WhatsApp emulator and the tests use.
+text_webhook = text_message_webhook
 
 
 def signed_body(app_secret: str, payload: dict) -> tuple[bytes, dict[str, str]]:

@@ -182,6 +182,45 @@ class InboundRequest(BaseModel):
     omit_wa_id: bool = False
 
 
+def webhook_envelope(value: dict[str, Any], *, business_account_id: str, display_phone_number: str,
+                     phone_number_id: str) -> dict[str, Any]:
+    """The Cloud API webhook around one `messages` change value, as Meta posts it."""
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": business_account_id,
+                "changes": [
+                    {
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {
+                                "display_phone_number": display_phone_number,
+                                "phone_number_id": phone_number_id,
+                            },
+                            **value,
+                        },
+                        "field": "messages",
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def text_message_webhook(*, wa_id: str, name: str, text: str, wamid: str, timestamp: int, phone_number_id: str,
+                         business_account_id: str = "102290129340398",
+                         display_phone_number: str = "15550001234") -> dict[str, Any]:
+    """One inbound text message from a customer, as a whole webhook (tests and benchmarks post these)."""
+    return webhook_envelope(
+        {"contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
+         "messages": [{"from": wa_id, "id": wamid, "timestamp": str(timestamp), "type": "text",
+                       "text": {"body": text}}]},
+        business_account_id=business_account_id, display_phone_number=display_phone_number,
+        phone_number_id=phone_number_id,
+    )
+
+
 def new_wamid() -> str:
     # Real ids are base64 blobs behind a "wamid." prefix; callers must treat them as opaque.
     return "wamid." + base64.b64encode(secrets.token_bytes(30)).decode("ascii").rstrip("=")
@@ -241,27 +280,9 @@ class WhatsAppSandbox:
     # webhooks
 
     def envelope(self, value: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "object": "whatsapp_business_account",
-            "entry": [
-                {
-                    "id": self.config.business_account_id,
-                    "changes": [
-                        {
-                            "value": {
-                                "messaging_product": "whatsapp",
-                                "metadata": {
-                                    "display_phone_number": self.config.display_phone_number,
-                                    "phone_number_id": self.config.phone_number_id,
-                                },
-                                **value,
-                            },
-                            "field": "messages",
-                        }
-                    ],
-                }
-            ],
-        }
+        return webhook_envelope(value, business_account_id=self.config.business_account_id,
+                                display_phone_number=self.config.display_phone_number,
+                                phone_number_id=self.config.phone_number_id)
 
     async def deliver(self, payload: dict[str, Any]) -> bool:
         """Posts one signed webhook, retrying like Meta does; False once the attempts are used up."""

@@ -9,6 +9,7 @@ from typing import Any, Callable
 import httpx
 
 from services.channels.whatsapp import sign
+from services.sandbox.whatsapp_api import text_message_webhook
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition",
@@ -66,20 +67,5 @@ def post_signed(stack, payload: dict | bytes, *, secret: str | None = None, sign
     return httpx.post(f"{stack.server_url}/webhooks/whatsapp", content=raw, headers=h)
 
 
-def text_webhook(*, wa_id: str, name: str, text: str, wamid: str, timestamp: int, phone_number_id: str) -> dict:
-    return {
-        "object": "whatsapp_business_account",
-        "entry": [{
-            "id": "102290129340398",
-            "changes": [{
-                "field": "messages",
-                "value": {
-                    "messaging_product": "whatsapp",
-                    "metadata": {"display_phone_number": "15550001234", "phone_number_id": phone_number_id},
-                    "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
-                    "messages": [{"from": wa_id, "id": wamid, "timestamp": str(timestamp), "type": "text",
-                                  "text": {"body": text}}],
-                },
-            }],
-        }],
-    }
+# Tests build inbound webhooks exactly as the WhatsApp emulator does.
+text_webhook = text_message_webhook
