@@ -97,7 +97,7 @@ class Host:
         old.save_window_state()
         self.window = self._build()
         self.window.show()
-        old.close()
+        old.close()  # its closeEvent disconnects it from the notifier, the settings and the event filter
 
 
 def open_window(api: ApiClient, agent: protocol.AgentPublic, *, language: str,

@@ -207,6 +207,7 @@ class MainWindow(QMainWindow):
         self.notifier.open_requested.connect(self.open_conversation)
         self.notifier.show_requested.connect(self.bring_to_front)
         self._last_note_id: int | None = None
+        self._baseline_pending = True
         self._drafts, self._restore_conversation = workspace.load_ui_state()
         self._draft_timer = QTimer(self)
         self._draft_timer.setSingleShot(True)
@@ -219,6 +220,8 @@ class MainWindow(QMainWindow):
 
     # -- core callbacks (called on the loop, which is the Qt thread) --------------------------------------
     def on_workspace_changed(self, cs: ChangeSet) -> None:
+        if cs.reset:
+            self._baseline_pending = True
         self._run("feed", self._reload_feed())
         if self.current_conversation is not None and (cs.reset or self.current_conversation in cs.conversation_ids):
             self._run("thread", self._load_conversation(self.current_conversation, scroll=True))
@@ -277,8 +280,14 @@ class MainWindow(QMainWindow):
 
     async def _reload_feed(self) -> None:
         searching = self.searching
+        # Until the first pull is through (or again after a reset) the feed is the starting state,
+        # not news: an initial sync must not notify every conversation and old mention at once.
+        baseline = not self.workspace.engine.synced_once or self._baseline_pending
+        if self.workspace.engine.synced_once:
+            self._baseline_pending = False
         snapshot = await self.workspace.feed_snapshot(
-            search=self.search_edit.text() if searching else None, mentions_after=self._last_note_id)
+            search=self.search_edit.text() if searching else None,
+            mentions_after=None if baseline else self._last_note_id)
         rows = [self._hit_row(h) for h in snapshot.rows] if searching else snapshot.rows
         self._agent_names = snapshot.agent_names
         self.thread_model.agent_names = self._agent_names
@@ -296,7 +305,7 @@ class MainWindow(QMainWindow):
             restore = self.feed_model.row_of(self._restore_conversation) if self._restore_conversation else -1
             self.feed_view.setCurrentIndex(self.feed_model.index(max(restore, 0)))
         if not searching:
-            self.notifier.update_feed(rows)
+            self.notifier.update_feed(rows, baseline=baseline)
             self._update_title()
         for _local_id, conversation_id, text, author in snapshot.mentions:
             self.notifier.mentioned(conversation_id, author, text)
@@ -534,6 +543,12 @@ class MainWindow(QMainWindow):
         self.setTabOrder(self.composer.edit, self.composer.send_button)
 
     def _restore_window_state(self) -> None:
+        try:
+            self._restore_saved_layout()
+        except (ValueError, TypeError):
+            log.warning("saved window layout unusable; starting from the default")
+
+    def _restore_saved_layout(self) -> None:
         geometry = self.settings.get("window.geometry")
         if geometry:
             self.restoreGeometry(QByteArray(base64.b64decode(geometry)))
@@ -573,9 +588,23 @@ class MainWindow(QMainWindow):
         self.settings.save()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
-        self.save_window_state()
-        QApplication.instance().removeEventFilter(self)
-        for task in list(self._tasks.values()) + list(self._background):
-            task.cancel()
-        event.accept()
-        self.closed.emit()
+        try:
+            self.save_window_state()
+        except Exception:
+            log.exception("window state not saved")  # closing must not fail because of it
+        finally:
+            # A closed window (also one replaced by a language switch) hears nothing more.
+            QApplication.instance().removeEventFilter(self)
+            self.settings.unsubscribe("shortcuts", self.actions_.apply_shortcuts)
+            for signal, slot in ((self.notifier.open_requested, self.open_conversation),
+                                 (self.notifier.show_requested, self.bring_to_front)):
+                try:
+                    signal.disconnect(slot)
+                except (RuntimeError, TypeError):
+                    pass
+            self._draft_timer.stop()
+            self._search_timer.stop()
+            for task in list(self._tasks.values()) + list(self._background):
+                task.cancel()
+            event.accept()
+            self.closed.emit()

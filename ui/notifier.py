@@ -47,15 +47,17 @@ class Notifier(QObject):
         if self._last_conversation is not None:
             self.open_requested.emit(self._last_conversation)
 
-    def update_feed(self, rows: list[FeedRow]) -> None:
-        """Called with the whole feed after each reload: updates the count and notices new work."""
+    def update_feed(self, rows: list[FeedRow], *, baseline: bool = False) -> None:
+        """Called with the whole feed after each reload: updates the count and notices new work.
+        `baseline`: this is the state to start from (before the first sync completed, after a reset),
+        so nothing in it is news."""
         self.waiting = len(waiting_on(rows, self.agent_id))
         if self.tray is not None:
             self.tray.setToolTip(self.tr("Workstation — %1 waiting").replace("%1", str(self.waiting)))
         snapshot = {r.conversation_id: (r.assignee_id, r.inbound_count) for r in rows}
         previous, self._snapshot = self._snapshot, snapshot
-        if previous is None:
-            return  # the first load is the state we start from, not news
+        if previous is None or baseline:
+            return
         for row in rows:
             before = previous.get(row.conversation_id)
             was_assignee, was_count = before if before else (None, 0)

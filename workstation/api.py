@@ -57,7 +57,7 @@ class ApiClient:
                 conflict = protocol.Conflict.model_validate(response.json())
             except ValueError:
                 raise ServerError(409, _detail(response)) from None
-            raise ConflictError(conflict.detail, conflict.changed_by)
+            raise ConflictError(conflict.detail, conflict.changed_by, conflict.conversation)
         if response.status_code >= 400:
             raise ServerError(response.status_code, _detail(response))
         return response

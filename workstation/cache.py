@@ -377,7 +377,8 @@ class Cache:
             local |= set(conn.execute(sa.select(CMessage.op_id).where(
                 CMessage.op_id.in_(op_ids[start:start + 500]), CMessage.server_id.is_(None))).scalars())
         own = [m for m in messages if m.client_op_id in local]
-        rows = [{**cls._message_values(m), "op_id": m.client_op_id} for m in messages if m.client_op_id not in local]
+        # Other agents' keys are theirs: only our own pending rows carry an op id locally.
+        rows = [cls._message_values(m) for m in messages if m.client_op_id not in local]
         if rows:
             stmt = sqlite_insert(CMessage)
             stmt = stmt.on_conflict_do_update(
@@ -397,11 +398,12 @@ class Cache:
         if m.client_op_id:
             # Our own reply coming back from the server: the local row becomes the server's row.
             updated = conn.execute(
-                sa.update(CMessage).where(CMessage.op_id == m.client_op_id).values(**values)
+                sa.update(CMessage).where(CMessage.op_id == m.client_op_id, CMessage.server_id.is_(None))
+                .values(**values)
             ).rowcount
             if updated:
                 return
-        conn.execute(sa.insert(CMessage).values(op_id=m.client_op_id, **values))
+        conn.execute(sa.insert(CMessage).values(**values))
 
     @staticmethod
     def _apply_note(conn, n: protocol.NotePublic) -> None:
@@ -410,10 +412,10 @@ class Cache:
         if conn.execute(sa.update(CNote).where(CNote.server_id == n.id).values(**values)).rowcount:
             return
         if n.client_op_id and conn.execute(
-            sa.update(CNote).where(CNote.op_id == n.client_op_id).values(**values)
+            sa.update(CNote).where(CNote.op_id == n.client_op_id, CNote.server_id.is_(None)).values(**values)
         ).rowcount:
             return
-        conn.execute(sa.insert(CNote).values(op_id=n.client_op_id, **values))
+        conn.execute(sa.insert(CNote).values(**values))
 
     # -- reads for the views ----------------------------------------------------------------------
     def feed(self, *, limit: int = 1000) -> list[FeedRow]:
@@ -701,15 +703,26 @@ class Cache:
         row = conn.execute(sa.select(COutbox).where(COutbox.op_id == op_id)).first()
         return COutbox(**row._mapping) if row else None
 
-    def op_failed(self, op_id: str, reason: str) -> ChangeSet:
-        """Keeps the op, visibly failed with its reason, until the agent retries or discards it."""
+    def op_failed(self, op_id: str, reason: str, current: protocol.ConversationPublic | None = None) -> ChangeSet:
+        """Keeps the op, visibly failed with its reason, until the agent retries or discards it. A refused
+        change shows the conversation as the server has it now (`current`, from the 409), and the changes
+        queued after it on the same conversation fail too: they were meant to follow this one."""
         with self.engine.begin() as c:
             op = self._get_op(c, op_id)
             if op is None:
                 return ChangeSet()
             c.execute(sa.update(COutbox).where(COutbox.op_id == op_id).values(state="failed", last_error=reason))
             if op.kind == "update":
-                self._undo_update(c, op)
+                later = c.execute(sa.select(COutbox.op_id).where(
+                    COutbox.conversation_id == op.conversation_id, COutbox.kind == "update",
+                    COutbox.state == "queued", COutbox.seq > op.seq)).scalars().all()
+                if later:
+                    c.execute(sa.update(COutbox).where(COutbox.op_id.in_(later)).values(
+                        state="failed", last_error="an earlier change to this conversation was refused"))
+                if current is not None:
+                    self._upsert(c, CConversation, [current.model_dump()], keep=("read_count",))
+                else:
+                    self._undo_update(c, op)
         return ChangeSet(conversation_ids={op.conversation_id})
 
     def retry_op(self, op_id: str) -> ChangeSet:

@@ -31,6 +31,7 @@ class ServerError(WorkstationError):
 class ConflictError(ServerError):
     """A status or assignment write was refused: someone changed the conversation first."""
 
-    def __init__(self, detail: str, changed_by: str | None) -> None:
+    def __init__(self, detail: str, changed_by: str | None, conversation=None) -> None:
         super().__init__(409, detail)
         self.changed_by = changed_by
+        self.conversation = conversation  # protocol.ConversationPublic as the server has it now

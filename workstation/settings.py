@@ -75,6 +75,9 @@ class Settings:
         except (OSError, ValueError) as exc:
             log.warning("settings unreadable (%s); using defaults", exc)
             return
+        if not isinstance(data, dict):
+            log.warning("settings file holds no object; using defaults")
+            return
         for key, value in data.items():
             if key in _BY_KEY:
                 try:
@@ -87,7 +90,7 @@ class Settings:
         if setting.choices is not None and value not in setting.choices:
             raise SettingsError(f"{setting.key} must be one of {setting.choices}, not {value!r}")
         default = setting.default
-        if default is not None and not isinstance(value, type(default)) and value is not None:
+        if default is not None and not isinstance(value, type(default)):
             raise SettingsError(f"{setting.key} must be a {type(default).__name__}")
         if setting.key == "shortcuts":
             value = {**DEFAULT_SHORTCUTS, **{k: str(v) for k, v in value.items() if k in DEFAULT_SHORTCUTS}}
@@ -114,6 +117,11 @@ class Settings:
 
     def subscribe(self, key: str, callback: Callable[[Any], None]) -> None:
         self._subscribers.setdefault(key, []).append(callback)
+
+    def unsubscribe(self, key: str, callback: Callable[[Any], None]) -> None:
+        callbacks = self._subscribers.get(key, [])
+        if callback in callbacks:
+            callbacks.remove(callback)
 
     def save(self) -> None:
         tmp = self.path.with_suffix(".tmp")

@@ -64,6 +64,10 @@ class SyncEngine:
         # every reply typed while offline would hammer the dead server once more.
         self._server_back = asyncio.Event()
         self._known: tuple[int, str] | None = None  # (cursor, epoch) as last applied
+        # Set once a pull has completed since the last (re)connect: only then is it known that the
+        # server is the database our queued writes were meant for (see the epoch), so only then send.
+        self._synced = asyncio.Event()
+        self.synced_once = False
 
     # -- lifecycle ----------------------------------------------------------------------------------
     async def _sender_guard(self) -> None:
@@ -122,18 +126,19 @@ class SyncEngine:
                         prefetch.cancel()
                     raise
                 total.merge(cs)
-                self._known = None if page.reset else (page.next_after, page.epoch)
-                if page.reset:
+                # cs.reset also covers an epoch change the cache itself noticed in this page.
+                self._known = None if cs.reset else (page.next_after, page.epoch)
+                if cs.reset:
                     start = 0
                 if cs:
                     self._on_change(cs)
                 # Progress only for pulls of more than one page (an initial sync, a long absence).
                 if page.has_more or after > start:
                     self._on_progress(page.next_after - start, max(page.newest - start, 1))
-                if not page.has_more and not page.reset:
+                if not page.has_more and not cs.reset:
                     break
                 after = await self.db.run(self.db.cache.cursor)
-                if prefetch is not None and after == page.next_after:
+                if prefetch is not None and after == page.next_after and not cs.reset:
                     page = await prefetch
                 else:  # a reset (or another writer) moved the cursor: ask again from where it is
                     if prefetch is not None:
@@ -149,6 +154,10 @@ class SyncEngine:
             try:
                 await self.pull()
                 backoff = 0.5
+                self.synced_once = True
+                if not self._synced.is_set():
+                    self._synced.set()
+                    self._outbox_wake.set()
             except (NetworkError, ServerError) as exc:
                 log.info("pull failed (%s); again in %.1fs", exc, backoff)
                 await asyncio.sleep(backoff)
@@ -177,7 +186,7 @@ class SyncEngine:
                         if self.state != ONLINE:
                             await self._set_state(ONLINE)
                             self._server_back.set()
-                            self._outbox_wake.set()
+                            self._pull_wanted.set()  # the sender resumes once this pull is through
                         backoff = 0.5
                         # The cursor and epoch are read once and then followed in memory: a poke
                         # arrives with every change, and the database thread has better things to do.
@@ -191,6 +200,7 @@ class SyncEngine:
                 await self._set_state(SIGNED_OUT)
                 return
             except (NetworkError, ServerError) as exc:
+                self._synced.clear()
                 if self.state != OFFLINE:
                     log.info("event stream lost: %s", exc)
                     await self._set_state(OFFLINE)
@@ -250,7 +260,7 @@ class SyncEngine:
         backoff = 0.5
         while True:
             op = await self.db.run(self.db.cache.next_op)
-            if op is None:
+            if op is None or not self._synced.is_set():
                 await self._outbox_wake.wait()
                 self._outbox_wake.clear()
                 continue
@@ -269,7 +279,7 @@ class SyncEngine:
             except ConflictError as exc:
                 reason = f"changed by {exc.changed_by}" if exc.changed_by else "changed meanwhile"
                 log.info("write %s refused: %s", op.op_id, reason)
-                cs = await self.db.run(self.db.cache.op_failed, op.op_id, reason)
+                cs = await self.db.run(self.db.cache.op_failed, op.op_id, reason, exc.conversation)
                 self._on_change(cs)
                 self.request_pull()
                 await self._set_state(self.state)

@@ -255,3 +255,40 @@ def test_uncaught_error_is_logged_and_shown_and_the_app_goes_on(stack, make_wind
     assert dialog.isVisible() and str(path) in dialog.text()
     dialog.close()
     customer(stack, qtbot, win)  # still working
+
+
+def test_first_sign_in_does_not_replay_old_work_as_notifications(stack, make_window, qtbot):
+    ana_token, _ = sign_in(stack, ANA)
+    lead_token, lead = sign_in(stack)
+    name = f"Old {uuid.uuid4().hex[:6]}"
+    inbound(stack, wa_id="3460" + str(uuid.uuid4().int)[:7], name=name, text="from before")
+    conversation = next(c for c in sync_all(stack, lead_token)["conversations"]
+                        if c["last_message_preview"] == "from before")
+    for call in (
+        lambda: httpx.patch(f"{stack.server_url}/v1/conversations/{conversation['id']}",
+                            json={"set_assignee": True, "assignee_id": lead["id"],
+                                  "expected_version": conversation["version"]},
+                            headers={"Authorization": f"Bearer {ana_token}", "Idempotency-Key": str(uuid.uuid4())}),
+        lambda: httpx.post(f"{stack.server_url}/v1/conversations/{conversation['id']}/notes",
+                           json={"text": "@Lucía old news"},
+                           headers={"Authorization": f"Bearer {ana_token}", "Idempotency-Key": str(uuid.uuid4())}),
+    ):
+        assert call().status_code in (200, 201)
+    heard = []
+    win = make_window(cache=f"fresh-{uuid.uuid4().hex[:4]}.sqlite")
+    win.notifier.notified.connect(lambda title, body, cid: heard.append(title))
+    qtbot.waitUntil(lambda: win.workspace.engine.synced_once and name in feed_names(win), timeout=10000)
+    qtbot.wait(300)
+    assert heard == []
+
+
+def test_a_replaced_window_no_longer_answers_the_tray(stack, make_window, qtbot):
+    win = make_window()
+    host = win._host
+    win.settings.set("language", "es")
+    qtbot.waitUntil(lambda: host.window is not win and host.window is not None, timeout=5000)
+    win.notifier.show_requested.emit()
+    qtbot.wait(50)
+    assert not win.isVisible() and host.window.isVisible()
+    win.settings.set("language", "en")
+    qtbot.waitUntil(lambda: host.window is not None and host.window.side_tabs.tabText(0) == "Customer", timeout=5000)

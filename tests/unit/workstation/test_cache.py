@@ -172,3 +172,31 @@ def test_changes_queued_in_a_row_expect_the_versions_their_predecessors_will_mak
     assert '"expected_version": 1' in ops[first].payload
     cache.op_done(first, conv(1, at=T0, version=2))
     assert '"expected_version": 2' in cache.next_op().payload and cache.next_op().op_id == second
+
+
+def test_another_agents_idempotency_key_never_collides_with_ours(cache):
+    op_id, _ = cache.enqueue_reply(1, "mine")
+    at = T0 + timedelta(minutes=3)
+    # Two other agents happened to use the same key, and one of them the key of our pending reply.
+    cache.apply_page(page(20, messages=[msg(41, 1, "theirs 1", at=at, direction="out", op="retry-1"),
+                                        msg(42, 1, "theirs 2", at=at, direction="out", op="retry-1")]))
+    texts = [r.text for r in cache.thread(1)]
+    assert "theirs 1" in texts and "theirs 2" in texts and "mine" in texts
+    assert cache.thread(1)[-1].op_state == "queued" or any(r.op_id == op_id for r in cache.thread(1))
+
+
+def test_an_epoch_change_on_the_last_page_is_a_reset(cache):
+    cs = cache.apply_page(protocol.SyncPage(next_after=99, has_more=False, epoch="db-9"))
+    assert cs.reset and cache.cursor() == 0 and cache.epoch() == "db-9"
+
+
+def test_a_refused_change_shows_the_servers_state_and_fails_the_changes_queued_after_it(cache):
+    first, _ = cache.enqueue_update(1, assignee=(True, 5))
+    second, _ = cache.enqueue_update(1, status="resolved")
+    current = conv(1, at=T0, version=2, status="pending")
+    cache.op_failed(first, "changed by Ana", current)
+    assert cache.conversation(1).status == "pending" and cache.conversation(1).version == 2
+    states = {r.op_id: (r.op_state, r.op_error) for r in cache.thread(1) if r.direction == "event"}
+    assert states[first] == ("failed", "changed by Ana")
+    assert states[second][0] == "failed" and "earlier change" in states[second][1]
+    assert cache.next_op() is None

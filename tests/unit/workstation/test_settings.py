@@ -52,3 +52,11 @@ def test_shortcuts_merge_with_defaults_and_copies_are_independent(tmp_path):
     assert shortcuts["reply"] == DEFAULT_SHORTCUTS["reply"]
     shortcuts["search"] = "changed in place"
     assert s.get("shortcuts")["search"] == "Ctrl+Shift+F"
+
+
+@pytest.mark.parametrize("content", ["[]", "null", '"x"', '{"shortcuts": null, "notifications": null}'])
+def test_files_of_the_wrong_shape_fall_back_to_defaults(tmp_path, content):
+    path = tmp_path / "s.json"
+    path.write_text(content, encoding="utf-8")
+    s = Settings(path)
+    assert s.get("notifications") is True and s.get("shortcuts") == DEFAULT_SHORTCUTS
