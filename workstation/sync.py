@@ -111,39 +111,42 @@ class SyncEngine:
     async def pull(self) -> ChangeSet:
         """Pulls every page after the stored cursor; each page is applied with its cursor atomically."""
         total = ChangeSet()
+        prefetch: asyncio.Future | None = None
         async with self._pull_lock:
-            start = after = await self.db.run(self.db.cache.cursor)
-            page = await self.api.sync(after, self._page_size)
-            while True:
-                # Fetch the next page while this one is applied: the server and SQLite work side by side.
-                prefetch = None
-                if page.has_more and not page.reset:
-                    prefetch = asyncio.ensure_future(self.api.sync(page.next_after, self._page_size))
-                try:
+            try:
+                start = after = await self.db.run(self.db.cache.cursor)
+                page = await self.api.sync(after, self._page_size)
+                while True:
+                    # Fetch the next page while this one is applied: the server and SQLite work side by side.
+                    prefetch = None
+                    if page.has_more and not page.reset:
+                        prefetch = asyncio.ensure_future(self.api.sync(page.next_after, self._page_size))
+                        # Its error, if any, is read where it is awaited; this only keeps asyncio quiet
+                        # about one that was cancelled after failing.
+                        prefetch.add_done_callback(lambda f: f.cancelled() or f.exception())
                     cs = await self.db.run(self.db.cache.apply_page, page)
-                except BaseException:
-                    if prefetch is not None:
-                        prefetch.cancel()
-                    raise
-                total.merge(cs)
-                # cs.reset also covers an epoch change the cache itself noticed in this page.
-                self._known = None if cs.reset else (page.next_after, page.epoch)
-                if cs.reset:
-                    start = 0
-                if cs:
-                    self._on_change(cs)
-                # Progress only for pulls of more than one page (an initial sync, a long absence).
-                if page.has_more or after > start:
-                    self._on_progress(page.next_after - start, max(page.newest - start, 1))
-                if not page.has_more and not cs.reset:
-                    break
-                after = await self.db.run(self.db.cache.cursor)
-                if prefetch is not None and after == page.next_after and not cs.reset:
-                    page = await prefetch
-                else:  # a reset (or another writer) moved the cursor: ask again from where it is
-                    if prefetch is not None:
-                        prefetch.cancel()
-                    page = await self.api.sync(after, self._page_size)
+                    total.merge(cs)
+                    # cs.reset also covers an epoch change the cache itself noticed in this page.
+                    self._known = None if cs.reset else (page.next_after, page.epoch)
+                    if cs.reset:
+                        start = 0
+                    if cs:
+                        self._on_change(cs)
+                    # Progress only for pulls of more than one page (an initial sync, a long absence).
+                    if page.has_more or after > start:
+                        self._on_progress(page.next_after - start, max(page.newest - start, 1))
+                    if not page.has_more and not cs.reset:
+                        break
+                    after = await self.db.run(self.db.cache.cursor)
+                    if prefetch is not None and after == page.next_after and not cs.reset:
+                        page = await prefetch
+                    else:  # a reset (or another writer) moved the cursor: ask again from where it is
+                        if prefetch is not None:
+                            prefetch.cancel()
+                        page = await self.api.sync(after, self._page_size)
+            finally:
+                if prefetch is not None and not prefetch.done():
+                    prefetch.cancel()
         return total
 
     async def _pull_loop(self) -> None:
