@@ -430,3 +430,17 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "serve":
         raise SystemExit(_serve_main(sys.argv[2:]))
     print(__doc__)
+
+
+# -- command line shared by the benchmarks that fill a team database ---------------------------------------
+def add_team_db_options(ap) -> None:
+    ap.add_argument("--quick", action="store_true", help="500 conversations x 20 messages")
+    ap.add_argument("--conversations", type=int, default=None)
+    ap.add_argument("--per-conversation", type=int, default=20)
+    ap.add_argument("--changelog", choices=["entity", "ingest"], default="entity")
+    ap.add_argument("--outbound-every", type=int, default=3,
+                    help="every n-th message is an agent reply with a client_op_id (0: none)")
+
+
+def conversation_count(args) -> int:
+    return args.conversations or (500 if args.quick else 5000)

@@ -33,6 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import httpx  # noqa: E402
 
 from common import (  # noqa: E402
+    add_team_db_options,
+    conversation_count,
     ServerProcess, fill_team_db, median, raw_executemany, rule, sign_in,
 )
 
@@ -230,17 +232,12 @@ def profile_breakdown(data, pages, epoch_url: str) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="500 conversations x 20 messages")
-    ap.add_argument("--conversations", type=int, default=None)
-    ap.add_argument("--per-conversation", type=int, default=20)
-    ap.add_argument("--changelog", choices=["entity", "ingest"], default="entity")
-    ap.add_argument("--outbound-every", type=int, default=3,
-                    help="every n-th message is an agent reply with a client_op_id (0: none)")
+    add_team_db_options(ap)
     ap.add_argument("--repeats", type=int, default=None, help="runs of the headline pull (median reported)")
     ap.add_argument("--page-sizes", default="500,1000,2000")
     ap.add_argument("--profile", action="store_true")
     args = ap.parse_args()
-    convs = args.conversations or (500 if args.quick else 5000)
+    convs = conversation_count(args)
     repeats = args.repeats or 2
     work = Path(tempfile.mkdtemp(prefix="bench-sync-"))
     try:

@@ -30,6 +30,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (  # noqa: E402
+    add_team_db_options,
+    conversation_count,
     NoneRefGuard, ServerProcess, bench_settings, fill_team_db, open_bench_window, pct, qt_offscreen, rule, run_qasync,
 )
 
@@ -312,17 +314,13 @@ def attribute(gaps, calls, threshold: float) -> tuple[collections.Counter, colle
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="500 conversations x 20 messages")
-    ap.add_argument("--conversations", type=int, default=None)
-    ap.add_argument("--per-conversation", type=int, default=20)
-    ap.add_argument("--changelog", choices=["entity", "ingest"], default="entity")
-    ap.add_argument("--outbound-every", type=int, default=3)
+    add_team_db_options(ap)
     ap.add_argument("--sample", action="store_true", help="sample the UI thread's stack during stalls")
     ap.add_argument("--timeout", type=float, default=170.0)
     ap.add_argument("--gc-freeze", action="store_true",
                     help="experiment: gc.freeze() in this process once the window is up (not what the app does)")
     args = ap.parse_args()
-    convs = args.conversations or (500 if args.quick else 5000)
+    convs = conversation_count(args)
 
     qt_offscreen()
     args.none_guard = NoneRefGuard()
