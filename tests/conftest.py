@@ -22,12 +22,20 @@ os.environ.setdefault("WORKSTATION_LANG", "en")
 
 import pytest  # noqa: E402
 
+from tests.support import DATABASES, team_database  # noqa: E402
 from workstation.demo import DemoStack, start_demo_stack  # noqa: E402
 
 
+@pytest.fixture(scope="module", params=DATABASES)
+def team_db(request, tmp_path_factory) -> str:
+    """An empty team database: every module that uses it runs on SQLite and on PostgreSQL."""
+    with team_database(request.param, tmp_path_factory.mktemp(f"team-{request.param}")) as url:
+        yield url
+
+
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory) -> DemoStack:
+def stack(tmp_path_factory, team_db) -> DemoStack:
     """A real team server and WhatsApp sandbox as child processes on loopback, no generated traffic."""
-    s = start_demo_stack(data_dir=tmp_path_factory.mktemp("stack"), traffic=False)
+    s = start_demo_stack(data_dir=tmp_path_factory.mktemp("stack"), traffic=False, db_url=team_db)
     yield s
     s.stop()

@@ -44,6 +44,7 @@ class DemoStack:
     # Remove data_dir on stop: set when the stack made the folder itself.
     owns_data_dir: bool = False
     server_args: list[str] = field(default_factory=list)
+    db_url: str = field(default="", repr=False)
     env: dict[str, str] = field(default_factory=dict, repr=False)
 
     def stop_server(self, timeout: float = 10.0) -> None:
@@ -146,14 +147,17 @@ def start_demo_stack(
     seed: int | None = None,
     start_timeout: float = 30.0,
     extra_env: dict[str, str] | None = None,
+    db_url: str | None = None,
+    workers: int = 1,
 ) -> DemoStack:
-    """Starts the team server and the sandbox; `extra_env` tunes them (tests shorten retry delays)."""
+    """Starts the team server and the sandbox; `extra_env` tunes them (tests shorten retry delays).
+    The team database is a SQLite file in `data_dir` unless `db_url` names another (an empty one)."""
     from services.teamserver.admin import add_agent
 
     owns_data_dir = data_dir is None
     data_dir = Path(data_dir or tempfile.mkdtemp(prefix="workstation-demo-"))
     data_dir.mkdir(parents=True, exist_ok=True)
-    db_url = f"sqlite:///{data_dir / 'team.sqlite'}"
+    db_url = db_url or f"sqlite:///{data_dir / 'team.sqlite'}"
     passwords = {}
     for email, name, role in DEMO_AGENTS:
         passwords[email] = secrets.token_urlsafe(12)
@@ -180,7 +184,8 @@ def start_demo_stack(
         passwords=passwords,
         secrets=run_secrets,
         owns_data_dir=owns_data_dir,
-        server_args=["server", "--db", db_url],
+        db_url=db_url,
+        server_args=["server", "--db", db_url] + (["--workers", str(workers)] if workers > 1 else []),
         env=env,
     )
     log_path = data_dir / "children.log"

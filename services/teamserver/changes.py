@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from sqlalchemy import event
 from sqlmodel import Session, func, select
 
-from services.teamserver.models import Agent, Change, Conversation, Customer, Identity, Message, Note
+from services.teamserver.models import utcnow, Agent, Change, Conversation, Customer, Identity, Message, Note
 from workstation import protocol
 
 ENTITY_TABLES = {
@@ -17,10 +19,67 @@ ENTITY_TABLES = {
 }
 
 
-def record(session: Session, entity: str, entity_id: int) -> Change:
-    change = Change(entity=entity, entity_id=entity_id)
-    session.add(change)
-    return change
+# PostgreSQL: writers append to the change log one at a time (a transaction-scoped advisory lock taken
+# just before commit), so sequence order is commit order and a sync cursor never skips a change that
+# commits late with a lower number. SQLite writers are serialised by BEGIN IMMEDIATE already.
+CHANGE_LOG_LOCK = 0x57534348  # "WSCH"
+NOTIFY_CHANNEL = "workstation_changes"
+_PENDING = "pending_changes"
+_COMMITTED = "committed_seq"
+_OUTBOX = "outbox_conversations"
+OUTBOX_CHANNEL = "workstation_outbox"
+
+
+def record(session: Session, entity: str, entity_id: int) -> None:
+    """Notes that an entity changed in this transaction; the change-log rows are written at commit."""
+    pending = session.info.get(_PENDING)
+    if pending is None:
+        pending = session.info[_PENDING] = {}
+    pending.pop((entity, entity_id), None)
+    pending[(entity, entity_id)] = None
+
+
+def notify_outbox(session: Session, conversation_id: int) -> None:
+    """A reply was queued in this conversation: on PostgreSQL the sending worker hears of it at commit."""
+    session.info.setdefault(_OUTBOX, set()).add(conversation_id)
+
+
+def committed_seq(session: Session) -> int:
+    """The newest change-log sequence written by this session's last commit (0 when it wrote none)."""
+    return session.info.get(_COMMITTED, 0)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_change_log(session: Session) -> None:
+    session.info[_COMMITTED] = 0
+    outbox = session.info.pop(_OUTBOX, None)
+    if outbox and session.get_bind().dialect.name == "postgresql":
+        for conversation_id in sorted(outbox):
+            session.execute(sa.text("SELECT pg_notify(:c, :p)"), {"c": OUTBOX_CHANNEL, "p": str(conversation_id)})
+    if not session.info.get(_PENDING):
+        return
+    session.flush()  # the transaction's own rows first: their conflicts surface before the lock is taken
+    pending = session.info.pop(_PENDING)
+    connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    if postgres:
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHANGE_LOG_LOCK})
+    now = utcnow()
+    seqs = connection.execute(
+        sa.insert(Change).returning(Change.seq),
+        [{"entity": entity, "entity_id": entity_id, "created_at": now} for entity, entity_id in pending],
+    ).scalars().all()
+    newest = max(seqs)
+    if postgres:
+        # Delivered to every listening worker when (and only if) this transaction commits.
+        connection.execute(sa.text("SELECT pg_notify(:c, :p)"), {"c": NOTIFY_CHANNEL, "p": str(newest)})
+    session.info[_COMMITTED] = newest
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_changes(session: Session, previous_transaction) -> None:
+    session.info.pop(_PENDING, None)
+    session.info.pop(_OUTBOX, None)
 
 
 def latest_seq(session: Session) -> int:

@@ -44,16 +44,26 @@ class Dispatcher:
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tasks: set[asyncio.Task] = set()
         self._stopping = asyncio.Event()
+        self.active = False
 
     async def start(self) -> None:
+        """Starts sending (again, after a stop): replies committed but never handed to the provider, before
+        a crash, a restart or while another worker was the sender, go out now."""
         self._loop = asyncio.get_running_loop()
-        # Replies committed before a crash or restart but never handed to the provider go out now.
-        for conversation_id in await asyncio.to_thread(self._conversations_with_pending):
-            self._spawn(conversation_id)
+        self._stopping = asyncio.Event()
+        self.active = True
+        await self.rescan()
+
+    async def rescan(self) -> None:
+        """Drains every conversation with replies waiting (after a start, or when notices may be lost)."""
+        if self.active:
+            for conversation_id in await asyncio.to_thread(self._conversations_with_pending):
+                self._spawn(conversation_id)
 
     async def stop(self) -> None:
         """Lets sends already at the provider finish (their outcome must be recorded, or a restart would
         send them again); cancels what is only waiting."""
+        self.active = False
         self._stopping.set()
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=self._stop_grace)
@@ -61,13 +71,14 @@ class Dispatcher:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def submit(self, message_id: int, conversation_id: int) -> None:
-        """Thread-safe: a reply was committed in this conversation; make sure it gets drained."""
-        if self._loop is not None:
+    def submit(self, message_id: int | None, conversation_id: int) -> None:
+        """Thread-safe: a reply was committed in this conversation; make sure it gets drained (when this
+        worker is the one that sends; on PostgreSQL the others hear of it through the outbox channel)."""
+        if self._loop is not None and self.active:
             self._loop.call_soon_threadsafe(self._spawn, conversation_id)
 
     def _spawn(self, conversation_id: int) -> None:
-        if self._stopping.is_set():
+        if self._stopping.is_set() or not self.active:
             return
         task = asyncio.ensure_future(self._drain(conversation_id))
         self._tasks.add(task)
@@ -116,9 +127,9 @@ class Dispatcher:
                 message.error_title = error.title
             s.add(message)
             s.flush()
-            change = changes.record(s, "message", message.id)
+            changes.record(s, "message", message.id)
             s.commit()
-            return change.seq
+            return changes.committed_seq(s)
 
     async def _drain(self, conversation_id: int) -> None:
         async with self._locks[conversation_id]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 import uuid
 
@@ -11,6 +10,7 @@ import httpx
 import pytest
 
 from tests.integration.helpers import inbound, post_signed, sign_in, sync_all, text_webhook, wait_for
+from tests.support import database_dump
 from workstation.demo import DEMO_PHONE_NUMBER_ID
 
 
@@ -217,9 +217,7 @@ def test_sign_in_and_tokens(stack):
     me = httpx.get(f"{stack.server_url}/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert me.json()["email"] == stack.lead_email
     # Neither the token nor any password is stored as written.
-    db = sqlite3.connect(stack.data_dir / "team.sqlite")
-    dump = "\n".join(db.iterdump())
-    db.close()
+    dump = database_dump(stack.db_url)
     assert token not in dump
     assert all(password not in dump for password in stack.passwords.values())
     assert "scrypt$" in dump

@@ -11,7 +11,7 @@ import hashlib
 import json
 from typing import Annotated, Callable
 
-from fastapi import APIRouter, Header, HTTPException, Request, status
+from fastapi import APIRouter, Header, HTTPException, Path, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +25,8 @@ from workstation import protocol
 
 router = APIRouter(prefix="/v1", tags=["conversations"])
 IdempotencyKey = Annotated[str | None, Header(alias=protocol.IDEMPOTENCY_HEADER, max_length=200)]
+# Larger than a database integer can hold would fail in the driver (a 500): refuse it (422).
+ConversationId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def request_hash(request: Request, body: BaseModel) -> str:
@@ -53,15 +55,15 @@ def _idempotent_write(
     key: str | None,
     fingerprint: str,
     status_code: int,
-    mutate: Callable[[], tuple[BaseModel, int]],
+    mutate: Callable[[], BaseModel],
     after_commit: Callable[[], None] = lambda: None,
 ) -> JSONResponse:
-    """Replays a stored answer, or runs `mutate` (which returns the answer and the last change seq),
-    stores the answer under the key and commits both together."""
+    """Replays a stored answer, or runs `mutate` (which returns the answer), stores the answer under the
+    key and commits both together."""
     replay = _replay(session, agent.id, key, fingerprint)
     if replay is not None:
         return replay
-    answer, seq = mutate()
+    answer = mutate()
     body = answer.model_dump_json()
     if key is not None:
         session.add(IdempotencyRecord(agent_id=agent.id, key=key, request_hash=fingerprint,
@@ -75,7 +77,7 @@ def _idempotent_write(
         if replay is None:
             raise
         return replay
-    request.app.state.broadcaster.publish(seq)
+    request.app.state.broadcaster.publish(changes.committed_seq(session))
     after_commit()
     return JSONResponse(json.loads(body), status_code=status_code)
 
@@ -89,7 +91,7 @@ def _conversation(session: Session, conversation_id: int) -> Conversation:
 
 @router.post("/conversations/{conversation_id}/messages", response_model=protocol.MessagePublic,
              status_code=status.HTTP_201_CREATED)
-def post_reply(conversation_id: int, body: protocol.ReplyCreate, agent: CurrentAgent, session: SessionDep,
+def post_reply(conversation_id: ConversationId, body: protocol.ReplyCreate, agent: CurrentAgent, session: SessionDep,
                request: Request, idempotency_key: IdempotencyKey = None):
     if not body.text.strip():
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the reply is empty")
@@ -107,10 +109,10 @@ def post_reply(conversation_id: int, body: protocol.ReplyCreate, agent: CurrentA
         session.add(conversation)
         session.flush()
         changes.record(session, "conversation", conversation.id)
-        change = changes.record(session, "message", message.id)
-        session.flush()
+        changes.record(session, "message", message.id)
+        changes.notify_outbox(session, conversation.id)
         created["id"] = message.id
-        return protocol.MessagePublic.model_validate(message, from_attributes=True), change.seq
+        return protocol.MessagePublic.model_validate(message, from_attributes=True)
 
     return _idempotent_write(
         session, request, agent, idempotency_key, request_hash(request, body), status.HTTP_201_CREATED, mutate,
@@ -120,7 +122,7 @@ def post_reply(conversation_id: int, body: protocol.ReplyCreate, agent: CurrentA
 
 @router.post("/conversations/{conversation_id}/notes", response_model=protocol.NotePublic,
              status_code=status.HTTP_201_CREATED)
-def post_note(conversation_id: int, body: protocol.NoteCreate, agent: CurrentAgent, session: SessionDep,
+def post_note(conversation_id: ConversationId, body: protocol.NoteCreate, agent: CurrentAgent, session: SessionDep,
               request: Request, idempotency_key: IdempotencyKey = None):
     if not body.text.strip():
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the note is empty")
@@ -131,9 +133,8 @@ def post_note(conversation_id: int, body: protocol.NoteCreate, agent: CurrentAge
                     client_op_id=idempotency_key)
         session.add(note)
         session.flush()
-        change = changes.record(session, "note", note.id)
-        session.flush()
-        return protocol.NotePublic.model_validate(note, from_attributes=True), change.seq
+        changes.record(session, "note", note.id)
+        return protocol.NotePublic.model_validate(note, from_attributes=True)
 
     return _idempotent_write(session, request, agent, idempotency_key, request_hash(request, body),
                              status.HTTP_201_CREATED, mutate)
@@ -141,7 +142,7 @@ def post_note(conversation_id: int, body: protocol.NoteCreate, agent: CurrentAge
 
 @router.patch("/conversations/{conversation_id}", response_model=protocol.ConversationPublic,
               responses={409: {"model": protocol.Conflict}})
-def update_conversation(conversation_id: int, body: protocol.ConversationUpdate, agent: CurrentAgent,
+def update_conversation(conversation_id: ConversationId, body: protocol.ConversationUpdate, agent: CurrentAgent,
                         session: SessionDep, request: Request, idempotency_key: IdempotencyKey = None):
     fingerprint = request_hash(request, body)
     replay = _replay(session, agent.id, idempotency_key, fingerprint)
@@ -168,8 +169,7 @@ def update_conversation(conversation_id: int, body: protocol.ConversationUpdate,
         conversation.updated_by_agent_id = agent.id
         session.add(conversation)
         session.flush()
-        change = changes.record(session, "conversation", conversation.id)
-        session.flush()
-        return protocol.ConversationPublic.model_validate(conversation, from_attributes=True), change.seq
+        changes.record(session, "conversation", conversation.id)
+        return protocol.ConversationPublic.model_validate(conversation, from_attributes=True)
 
     return _idempotent_write(session, request, agent, idempotency_key, fingerprint, status.HTTP_200_OK, mutate)

@@ -33,9 +33,8 @@ async def read_limited_body(request: Request, limit: int) -> bytes:
 def _store(engine, batch: WebhookBatch) -> tuple[int, int]:
     with Session(engine) as session:
         new = ingest_batch(session, batch)
-        seq = changes.latest_seq(session)
         session.commit()
-    return new, seq
+        return new, changes.committed_seq(session)
 
 
 @router.get("/webhooks/whatsapp", response_class=PlainTextResponse)
