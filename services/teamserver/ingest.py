@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from services.channels.base import DeliveryStatus, InboundMessage, WebhookBatch
 from services.teamserver import changes
-from services.teamserver.models import Conversation, Customer, Identity, Message, ProviderStatus
+from services.teamserver.models import (Conversation, Customer, Identity, Message, ProviderStatus, UTCDateTime,
+                                        utcnow)
 
 log = logging.getLogger(__name__)
 
+M, I, C, V = Message.__table__, Identity.__table__, Customer.__table__, Conversation.__table__
 PREVIEW_CHARS = 140
 _RANK = {"pending": 0, "accepted": 1, "sent": 2, "delivered": 3, "read": 4, "played": 4}
 
@@ -58,113 +62,205 @@ def apply_recorded_statuses(session: Session, message: Message) -> bool:
     return changed
 
 
-def _identity_for(session: Session, msg: InboundMessage) -> tuple[Identity, bool]:
-    identity = session.exec(
-        select(Identity).where(Identity.channel == msg.channel, Identity.handle == msg.sender_handle)
-    ).first()
-    if identity is not None:
-        if msg.sender_name and msg.sender_name != identity.display_name:
-            identity.display_name = msg.sender_name
-            session.add(identity)
-            return identity, True
-        return identity, False
-    customer = Customer(display_name=msg.sender_name or msg.sender_handle)
-    session.add(customer)
-    session.flush()
-    changes.record(session, "customer", customer.id)
-    identity = Identity(
-        customer_id=customer.id, channel=msg.channel, handle=msg.sender_handle, display_name=msg.sender_name
-    )
-    session.add(identity)
-    session.flush()
-    return identity, True
+def _chunks(items: list, size: int = 500):
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
 
 
-def _open_conversation(session: Session, identity: Identity) -> Conversation:
-    conversation = session.exec(
-        select(Conversation)
-        .where(Conversation.identity_id == identity.id, Conversation.status != "resolved")
-        .order_by(Conversation.id.desc())
-    ).first()
-    if conversation is None:
-        conversation = Conversation(customer_id=identity.customer_id, identity_id=identity.id, channel=identity.channel)
-        session.add(conversation)
-        session.flush()
-    return conversation
+def _new_inbound(conn: sa.Connection, messages: list[InboundMessage]) -> list[InboundMessage]:
+    """The messages not stored before (nor repeated within the group), oldest first."""
+    unique: dict[tuple[str, str], InboundMessage] = {}
+    for msg in messages:
+        unique.setdefault((msg.channel, msg.provider_message_id), msg)
+    by_channel: dict[str, list[str]] = defaultdict(list)
+    for channel, provider_id in unique:
+        by_channel[channel].append(provider_id)
+    for channel, ids in by_channel.items():
+        for chunk in _chunks(ids):
+            for provider_id in conn.execute(
+                sa.select(M.c.provider_id).where(M.c.channel == channel, M.c.provider_id.in_(chunk))
+            ).scalars():
+                unique.pop((channel, provider_id), None)
+    return sorted(unique.values(), key=lambda m: m.sent_at)
 
 
-def store_inbound(session: Session, msg: InboundMessage) -> bool:
-    """Stores one inbound message unless it was stored before; True when new."""
-    exists = session.exec(
-        select(Message.id).where(Message.channel == msg.channel, Message.provider_id == msg.provider_message_id)
-    ).first()
-    if exists is not None:
-        return False
-    identity, identity_changed = _identity_for(session, msg)
-    if identity_changed:
-        changes.record(session, "identity", identity.id)
-    conversation = _open_conversation(session, identity)
-    message = Message(
-        conversation_id=conversation.id,
-        channel=msg.channel,
-        direction="in",
-        text=msg.text,
-        kind=msg.kind,
-        provider_id=msg.provider_message_id,
-        delivery_state="delivered",
-        created_at=msg.sent_at,
-    )
-    session.add(message)
-    if conversation.last_message_at is None or msg.sent_at >= conversation.last_message_at:
-        conversation.last_message_at = msg.sent_at
-        conversation.last_message_preview = preview(msg.text)
-        conversation.last_message_direction = "in"
-    if conversation.last_inbound_at is None or msg.sent_at > conversation.last_inbound_at:
-        conversation.last_inbound_at = msg.sent_at
-    conversation.inbound_count += 1
-    session.add(conversation)
-    session.flush()
-    changes.record(session, "conversation", conversation.id)
-    changes.record(session, "message", message.id)
-    return True
+def _identities(session: Session, conn: sa.Connection, messages: list[InboundMessage]) -> dict[tuple[str, str], dict]:
+    """(channel, handle) → identity row (id, customer_id); creates customers and identities not seen yet and
+    keeps display names current."""
+    newest_name: dict[tuple[str, str], str] = {}
+    for msg in messages:  # oldest first: the newest name wins
+        key = (msg.channel, msg.sender_handle)
+        if msg.sender_name or key not in newest_name:
+            newest_name[key] = msg.sender_name
+    found: dict[tuple[str, str], dict] = {}
+    by_channel: dict[str, list[str]] = defaultdict(list)
+    for channel, handle in newest_name:
+        by_channel[channel].append(handle)
+    for channel, handles in by_channel.items():
+        for chunk in _chunks(handles):
+            for row in conn.execute(
+                sa.select(I.c.id, I.c.customer_id, I.c.handle, I.c.display_name)
+                .where(I.c.channel == channel, I.c.handle.in_(chunk))
+            ).mappings():
+                found[(channel, row["handle"])] = dict(row)
+    renamed = [
+        {"b_id": row["id"], "b_name": newest_name[key]}
+        for key, row in found.items() if newest_name[key] and newest_name[key] != row["display_name"]
+    ]
+    if renamed:
+        conn.execute(I.update().where(I.c.id == sa.bindparam("b_id")).values(display_name=sa.bindparam("b_name")),
+                     renamed)
+        for item in renamed:
+            changes.record(session, "identity", item["b_id"])
+    missing = [key for key in newest_name if key not in found]
+    if missing:
+        now = utcnow()
+        customer_ids = conn.execute(
+            sa.insert(C).returning(C.c.id, sort_by_parameter_order=True),
+            [{"display_name": newest_name[key] or key[1], "created_at": now} for key in missing],
+        ).scalars().all()
+        identity_ids = conn.execute(
+            sa.insert(I).returning(I.c.id, sort_by_parameter_order=True),
+            [{"customer_id": cid, "channel": key[0], "handle": key[1], "display_name": newest_name[key]}
+             for key, cid in zip(missing, customer_ids)],
+        ).scalars().all()
+        for key, cid, iid in zip(missing, customer_ids, identity_ids):
+            found[key] = {"id": iid, "customer_id": cid}
+            changes.record(session, "customer", cid)
+            changes.record(session, "identity", iid)
+    return found
 
 
-def store_status(session: Session, st: DeliveryStatus) -> bool:
-    """Records one delivery status once and applies it to its message if we know it; True when new."""
-    exists = session.exec(
-        select(ProviderStatus.id).where(
-            ProviderStatus.channel == st.channel,
-            ProviderStatus.provider_id == st.provider_message_id,
-            ProviderStatus.status == st.status,
+def _open_conversations(conn: sa.Connection, identities: list[dict], channel_of: dict[int, str]) -> dict[int, dict]:
+    """identity id → its open conversation (the newest not resolved), made where there is none."""
+    ids = [row["id"] for row in identities]
+    found: dict[int, dict] = {}
+    cols = (V.c.id, V.c.identity_id, V.c.last_message_at, V.c.last_inbound_at, V.c.inbound_count)
+    for chunk in _chunks(ids):
+        for row in conn.execute(
+            sa.select(*cols).where(V.c.identity_id.in_(chunk), V.c.status != "resolved").order_by(V.c.id.desc())
+        ).mappings():
+            found.setdefault(row["identity_id"], dict(row))
+    missing = [row for row in identities if row["id"] not in found]
+    if missing:
+        now = utcnow()
+        new_ids = conn.execute(
+            sa.insert(V).returning(V.c.id, sort_by_parameter_order=True),
+            [{"customer_id": row["customer_id"], "identity_id": row["id"], "channel": channel_of[row["id"]],
+              "status": "open", "version": 1, "inbound_count": 0, "last_message_preview": "", "created_at": now}
+             for row in missing],
+        ).scalars().all()
+        for row, cid in zip(missing, new_ids):
+            found[row["id"]] = {"id": cid, "identity_id": row["id"], "last_message_at": None,
+                                "last_inbound_at": None, "inbound_count": 0}
+    return found
+
+
+def store_inbound_many(session: Session, messages: list[InboundMessage]) -> int:
+    """Stores the inbound messages not stored before, threaded by customer identity, in set-based
+    statements (no round trip per message); returns how many were new."""
+    conn = session.connection()
+    fresh = _new_inbound(conn, messages)
+    if not fresh:
+        return 0
+    identities = _identities(session, conn, fresh)
+    channel_of = {row["id"]: key[0] for key, row in identities.items()}
+    conversations = _open_conversations(conn, list({r["id"]: r for r in identities.values()}.values()), channel_of)
+    rows = []
+    touched: dict[int, dict] = {}
+    for msg in fresh:
+        conversation = conversations[identities[(msg.channel, msg.sender_handle)]["id"]]
+        rows.append({"conversation_id": conversation["id"], "channel": msg.channel, "direction": "in",
+                     "text": msg.text, "kind": msg.kind, "provider_id": msg.provider_message_id,
+                     "delivery_state": "delivered", "created_at": msg.sent_at})
+        if conversation["last_message_at"] is None or msg.sent_at >= conversation["last_message_at"]:
+            conversation["last_message_at"] = msg.sent_at
+            conversation["last_message_preview"] = preview(msg.text)
+        if conversation["last_inbound_at"] is None or msg.sent_at > conversation["last_inbound_at"]:
+            conversation["last_inbound_at"] = msg.sent_at
+        conversation["inbound_count"] += 1
+        touched[conversation["id"]] = conversation
+    message_ids = conn.execute(sa.insert(M).returning(M.c.id, sort_by_parameter_order=True), rows).scalars().all()
+    updates = [c for c in touched.values() if "last_message_preview" in c]
+    if updates:
+        conn.execute(
+            V.update().where(V.c.id == sa.bindparam("b_id")).values(
+                last_message_at=sa.bindparam("b_at", type_=UTCDateTime()),
+                last_message_preview=sa.bindparam("b_preview"),
+                last_message_direction="in",
+                last_inbound_at=sa.bindparam("b_in", type_=UTCDateTime()),
+                inbound_count=sa.bindparam("b_count"),
+            ),
+            [{"b_id": c["id"], "b_at": c["last_message_at"], "b_preview": c["last_message_preview"],
+              "b_in": c["last_inbound_at"], "b_count": c["inbound_count"]} for c in updates],
         )
-    ).first()
-    if exists is not None:
-        return False
-    status = ProviderStatus(
-        channel=st.channel,
-        provider_id=st.provider_message_id,
-        status=st.status,
-        occurred_at=st.occurred_at,
-        error_code=st.error.code if st.error else None,
-        error_title=st.error.title if st.error else None,
-        error_kind=str(st.error.kind) if st.error else None,
-    )
-    session.add(status)
-    message = session.exec(
-        select(Message).where(Message.channel == st.channel, Message.provider_id == st.provider_message_id)
-    ).first()
-    if message is not None and apply_status(message, status):
-        session.add(message)
-        session.flush()
-        changes.record(session, "message", message.id)
-    return True
+    others = [c for c in touched.values() if "last_message_preview" not in c]
+    if others:  # only older messages arrived late: the conversation's latest message stays as it was
+        conn.execute(
+            V.update().where(V.c.id == sa.bindparam("b_id")).values(
+                last_inbound_at=sa.bindparam("b_in", type_=UTCDateTime()), inbound_count=sa.bindparam("b_count")),
+            [{"b_id": c["id"], "b_in": c["last_inbound_at"], "b_count": c["inbound_count"]} for c in others],
+        )
+    for conversation_id in touched:
+        changes.record(session, "conversation", conversation_id)
+    for message_id in message_ids:
+        changes.record(session, "message", message_id)
+    return len(fresh)
+
+
+def store_statuses(session: Session, statuses: list[DeliveryStatus]) -> int:
+    """Records each delivery status once and applies it to its message where we know it; returns how many
+    were new."""
+    unique: dict[tuple[str, str, str], DeliveryStatus] = {}
+    for st in statuses:
+        unique.setdefault((st.channel, st.provider_message_id, st.status), st)
+    if not unique:
+        return 0
+    by_channel: dict[str, set[str]] = defaultdict(set)
+    for channel, provider_id, _ in unique:
+        by_channel[channel].add(provider_id)
+    for channel, ids in by_channel.items():
+        for chunk in _chunks(sorted(ids)):
+            for provider_id, status in session.exec(
+                select(ProviderStatus.provider_id, ProviderStatus.status)
+                .where(ProviderStatus.channel == channel, ProviderStatus.provider_id.in_(chunk))
+            ).all():
+                unique.pop((channel, provider_id, status), None)
+    if not unique:
+        return 0
+    records = [
+        ProviderStatus(channel=st.channel, provider_id=st.provider_message_id, status=st.status,
+                       occurred_at=st.occurred_at, error_code=st.error.code if st.error else None,
+                       error_title=st.error.title if st.error else None,
+                       error_kind=str(st.error.kind) if st.error else None)
+        for st in unique.values()
+    ]
+    session.add_all(records)
+    messages: dict[tuple[str, str], Message] = {}
+    for channel in by_channel:
+        ids = sorted({r.provider_id for r in records if r.channel == channel})
+        for chunk in _chunks(ids):
+            for message in session.exec(
+                select(Message).where(Message.channel == channel, Message.provider_id.in_(chunk))
+            ).all():
+                messages[(channel, message.provider_id)] = message
+    changed: set[int] = set()
+    for record in records:
+        message = messages.get((record.channel, record.provider_id))
+        if message is not None and apply_status(message, record):
+            session.add(message)
+            changed.add(message.id)
+    session.flush()
+    for message_id in sorted(changed):
+        changes.record(session, "message", message_id)
+    return len(records)
+
+
+def ingest_batches(session: Session, batches: list[WebhookBatch]) -> int:
+    """Stores parsed webhooks in the caller's transaction; returns how many records were new."""
+    new = store_inbound_many(session, [m for b in batches for m in b.messages])
+    return new + store_statuses(session, [st for b in batches for st in b.statuses])
 
 
 def ingest_batch(session: Session, batch: WebhookBatch) -> int:
-    """Stores a parsed webhook in the caller's transaction; returns how many records were new."""
-    new = 0
-    for msg in sorted(batch.messages, key=lambda m: m.sent_at):
-        new += store_inbound(session, msg)
-    for st in batch.statuses:
-        new += store_status(session, st)
-    return new
+    return ingest_batches(session, [batch])

@@ -6,13 +6,9 @@ import logging
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import PlainTextResponse
-from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
 from services.channels import whatsapp
 from services.channels.base import WebhookBatch, WebhookError
-from services.teamserver import changes
-from services.teamserver.ingest import ingest_batch
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["webhooks"])
@@ -28,13 +24,6 @@ async def read_limited_body(request: Request, limit: int) -> bytes:
         if len(body) > limit:
             raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "body too large")
     return bytes(body)
-
-
-def _store(engine, batch: WebhookBatch) -> tuple[int, int]:
-    with Session(engine) as session:
-        new = ingest_batch(session, batch)
-        session.commit()
-        return new, changes.committed_seq(session)
 
 
 @router.get("/webhooks/whatsapp", response_class=PlainTextResponse)
@@ -75,7 +64,11 @@ async def whatsapp_webhook(request: Request) -> PlainTextResponse:
             log.warning("ignored %d WhatsApp message(s) addressed to another phone number", len(foreign))
             batch = WebhookBatch(messages=[m for m in batch.messages if m.account_id == ours],
                                  statuses=batch.statuses)
-    new, seq = await run_in_threadpool(_store, request.app.state.engine, batch)
-    if new:
-        request.app.state.broadcaster.publish(seq)
+    if batch.messages or batch.statuses:
+        try:
+            # Committed (with whatever else arrived meanwhile) before we answer; the change is announced.
+            await request.app.state.ingestor.submit(batch)
+        except RuntimeError:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "could not store the webhook; "
+                                "deliver it again") from None
     return PlainTextResponse("EVENT_RECEIVED")
