@@ -79,6 +79,30 @@ children=$(sed -n 's/.*demo children: \([0-9 ]*\)$/\1/p' "$work/demo.log")
 [ -n "$children" ] || fail "the demo did not report its children"
 echo "demo --smoke: exit 0 in ${took} s; children were: $children"
 
+echo "== /usr/bin/workstation server on PostgreSQL with 2 workers (psycopg and the migrations are bundled)"
+PG_URL=${WORKSTATION_SMOKE_PG_URL:-postgresql://postgres@127.0.0.1:5432/test}
+schema="smoke_$$"
+if command -v psql >/dev/null && psql "$PG_URL" -qc "CREATE SCHEMA $schema" >/dev/null 2>&1; then
+  port=$((20000 + RANDOM % 20000))
+  run env WORKSTATION_DB_URL="$PG_URL?options=-csearch_path%3D$schema" timeout --kill-after=5 60 \
+    /usr/bin/workstation server --workers 2 --port "$port" >"$work/server.log" 2>&1 &
+  server=$!
+  ok=""
+  for _ in $(seq 200); do
+    if curl -fsS "http://127.0.0.1:$port/v1/health" >/dev/null 2>&1; then ok=1; break; fi
+    sleep 0.1
+  done
+  kill -TERM "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  tables=$(psql "$PG_URL" -tAc "SELECT count(*) FROM information_schema.tables WHERE table_schema = '$schema'")
+  psql "$PG_URL" -qc "DROP SCHEMA $schema CASCADE" >/dev/null 2>&1 || true
+  [ -n "$ok" ] || { cat "$work/server.log"; fail "the server on PostgreSQL did not answer"; }
+  [ "$tables" -ge 10 ] || fail "the migrations made $tables tables"
+  echo "server --workers 2: healthy; migrations made $tables tables"
+else
+  echo "PostgreSQL not reachable at $PG_URL: skipped"
+fi
+
 echo "== leftover processes"
 for _ in $(seq 50); do  # up to 5 s for the children to be reaped
   left=""

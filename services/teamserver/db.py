@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 from pathlib import Path
 
@@ -96,9 +97,14 @@ def migrate(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
+# Set by the worker supervisor for its workers: it has migrated the database before starting them.
+MIGRATED_ENV = "WORKSTATION_DB_MIGRATED"
+
+
 def init_db(engine: Engine) -> str:
     """Migrates the schema; returns the database epoch (made on first use)."""
-    migrate(engine)
+    if os.environ.get(MIGRATED_ENV) != "1":
+        migrate(engine)
     with Session(engine) as session:
         meta = session.get(models.ServerMeta, "epoch")
         if meta is None:

@@ -33,7 +33,7 @@ def supervise(*, db_url: str, workers: int, host: str, port: int, fd: int | None
     bound_host, bound_port = sock.getsockname()[:2]
     # The address goes by environment, not argv: it may carry a password, and argv is public.
     command = self_command() + ["server", "--fd", str(sock.fileno()), "--exit-with-parent"]
-    env = dict(os.environ, WORKSTATION_DB_URL=db_url)
+    env = dict(os.environ, WORKSTATION_DB_URL=db_url, WORKSTATION_DB_MIGRATED="1")
     stop = threading.Event()
 
     def request_stop(*_args) -> None:
