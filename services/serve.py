@@ -24,6 +24,8 @@ def serve(
     config = uvicorn.Config(
         app,
         log_level=log_level,
+        # No logging set-up of uvicorn's own: its records go to the root logger's (JSON, redacting) handler.
+        log_config=None,
         access_log=False,
         # Event streams never end by themselves: give them a moment, then close them on shutdown.
         timeout_graceful_shutdown=1,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import math
 import signal
 import sys
 from pathlib import Path
@@ -22,9 +23,10 @@ from ui.theme import apply_theme
 from workstation import protocol
 from workstation.api import ApiClient
 from workstation.credentials import CredentialStore, account_key
-from workstation.errors import AuthError, NetworkError, ServerError
+from workstation.errors import AuthError, NetworkError, RateLimitedError, ServerError
 from workstation.preferences import Preferences
 from workstation.settings import Settings
+from workstation.sync import SIGNED_OUT
 from workstation.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -55,10 +57,12 @@ class Host:
         self.language = language
         self.window: MainWindow | None = None
         self.closed = asyncio.Event()
+        # Set when the server refuses the session (expired, revoked): the desktop goes back to sign-in.
+        self.session_ended = asyncio.Event()
         self.workspace = Workspace(
             api, agent, cache_path=cache_path,
             on_change=lambda cs: self.window and self.window.on_workspace_changed(cs),
-            on_state=lambda state, queued: self.window and self.window.on_workspace_state(state, queued),
+            on_state=self._on_state,
             on_progress=lambda done, total: self.window and self.window.on_workspace_progress(done, total),
         )
         self.notifier = Notifier(self.settings, agent.id, app_icon())
@@ -69,6 +73,12 @@ class Host:
         # Everything made so far lives as long as the app: move it out of the collector's sight, so a
         # full collection during a sync costs milliseconds instead of a 50-90 ms freeze of the UI.
         gc.freeze()
+
+    def _on_state(self, state: str, queued: int) -> None:
+        if state == SIGNED_OUT:
+            self.session_ended.set()
+        if self.window:
+            self.window.on_workspace_state(state, queued)
 
     def _build(self) -> MainWindow:
         window = MainWindow(self.workspace, language=self.language, settings=self.settings, notifier=self.notifier)
@@ -146,17 +156,22 @@ def _run(app: QApplication, coro) -> int:
         asyncio.set_event_loop(None)
 
 
-async def _until_closed(host: Host) -> None:
+async def _until_closed(host: Host, *, until_session_ends: bool = False) -> bool:
+    """Shows the window and waits for it to close (or for a quit signal); with `until_session_ends`,
+    also for the server to refuse the session. Returns True when it was the session that ended."""
     host.window.show()
     quit_wait = asyncio.ensure_future(_QuitRequest.event.wait()) if _QuitRequest.event else None
     closed_wait = asyncio.ensure_future(host.closed.wait())
-    await asyncio.wait([t for t in (quit_wait, closed_wait) if t], return_when=asyncio.FIRST_COMPLETED)
+    ended_wait = asyncio.ensure_future(host.session_ended.wait()) if until_session_ends else None
+    waits = [t for t in (quit_wait, closed_wait, ended_wait) if t]
+    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    ended = host.session_ended.is_set() and not host.closed.is_set() and not _QuitRequest.requested
     if host.window is not None:
         host.window.close()
-    for task in (quit_wait, closed_wait):
-        if task is not None:
-            task.cancel()
+    for task in waits:
+        task.cancel()
     await host.workspace.stop()
+    return ended and until_session_ends
 
 
 # -- the demo -----------------------------------------------------------------------------------------
@@ -210,7 +225,22 @@ def run_desktop(*, lang: str | None) -> int:
     return _run(app, _desktop_main(language))
 
 
-async def _resume_session(prefs: Preferences, creds: CredentialStore) -> tuple[ApiClient, protocol.AgentPublic] | None:
+def session_expired_text() -> str:
+    return QCoreApplication.translate("LoginDialog", "Your session has expired. Sign in again.")
+
+
+def too_many_attempts_text(retry_after: float | None) -> str:
+    minutes = max(1, math.ceil((retry_after or 60) / 60))
+    if minutes == 1:
+        return QCoreApplication.translate("LoginDialog", "Too many sign-in attempts. Try again in a minute.")
+    return QCoreApplication.translate("LoginDialog", "Too many sign-in attempts. Try again in %1 minutes.").replace("%1", str(minutes))
+
+
+class _Expired:
+    """What _resume_session returns when the stored token was refused: sign in again, and say why."""
+
+
+async def _resume_session(prefs: Preferences, creds: CredentialStore) -> tuple[ApiClient, protocol.AgentPublic] | _Expired | None:
     if not (prefs.server_url and prefs.email):
         return None
     # Keyring calls may wait on D-Bus: off the Qt thread, like every other blocking call.
@@ -222,6 +252,8 @@ async def _resume_session(prefs: Preferences, creds: CredentialStore) -> tuple[A
         return api, await api.me()
     except AuthError:
         await asyncio.to_thread(creds.delete, account_key(prefs.server_url, prefs.email))
+        await api.aclose()
+        return _Expired()
     except (NetworkError, ServerError):
         if prefs.agent:
             # Offline-first: open the cache now, sync once the server answers.
@@ -230,9 +262,13 @@ async def _resume_session(prefs: Preferences, creds: CredentialStore) -> tuple[A
     return None
 
 
-async def _sign_in(prefs: Preferences, creds: CredentialStore) -> tuple[ApiClient, protocol.AgentPublic] | None:
+async def _sign_in(prefs: Preferences, creds: CredentialStore,
+                   notice: str | None = None) -> tuple[ApiClient, protocol.AgentPublic] | None:
+    """The sign-in dialog until it signs in (or is cancelled); `notice` says why it is shown."""
     # The address set in the settings wins; else the last server signed in to.
     dialog = LoginDialog(Settings().get("server_url") or prefs.server_url, prefs.email)
+    if notice:
+        dialog.show_error(notice)
     done: asyncio.Future = asyncio.get_running_loop().create_future()
     pending: set[asyncio.Task] = set()
 
@@ -244,6 +280,8 @@ async def _sign_in(prefs: Preferences, creds: CredentialStore) -> tuple[ApiClien
             dialog.show_error(QCoreApplication.translate("LoginDialog", "Wrong email or password."))
         except NetworkError:
             dialog.show_error(QCoreApplication.translate("LoginDialog", "Cannot reach the server at %1.").replace("%1", server))
+        except RateLimitedError as exc:
+            dialog.show_error(too_many_attempts_text(exc.retry_after))
         except ServerError as exc:
             dialog.show_error(QCoreApplication.translate("LoginDialog", "The server refused the sign-in (%1).").replace("%1", str(exc.status_code)))
         else:
@@ -270,19 +308,33 @@ async def _sign_in(prefs: Preferences, creds: CredentialStore) -> tuple[ApiClien
 async def _desktop_main(language: str) -> int:
     prefs = Preferences.load()
     creds = CredentialStore()
-    signed_in = await _resume_session(prefs, creds) or await _sign_in(prefs, creds)
-    if signed_in is None:
-        return 0
-    api, agent = signed_in
-    host = Host(api, agent, language=language)
-    window = host.window
-    if not creds.persistent:
-        # Non-modal: a nested modal loop would stall the asyncio tasks that keep the cache in sync.
-        notice = QMessageBox(
-            QMessageBox.Icon.Information, QCoreApplication.translate("MainWindow", "No system keyring"),
-            QCoreApplication.translate("MainWindow", "No working system keyring was found (%1). Your session is kept only until you close Workstation; you will sign in again next time.").replace("%1", creds.unavailable_reason or ""),
-            QMessageBox.StandardButton.Ok, window,
-        )
-        notice.open()
-    await _until_closed(host)
-    return 0
+    signed_in = await _resume_session(prefs, creds)
+    notice = session_expired_text() if isinstance(signed_in, _Expired) else None
+    warned = False
+    while True:
+        if not isinstance(signed_in, tuple):
+            signed_in = await _sign_in(prefs, creds, notice)
+        if signed_in is None:
+            return 0
+        api, agent = signed_in
+        host = Host(api, agent, language=language)
+        if not creds.persistent and not warned:
+            warned = True
+            _keyring_notice(creds, host.window)
+        if not await _until_closed(host, until_session_ends=True):
+            return 0
+        # The server refused the session (expired, or revoked by an admin): forget it, sign in again.
+        # Queued writes stay in the cache and are sent once the same agent is signed in again.
+        log.info("the session ended; back to sign-in")
+        await asyncio.to_thread(creds.delete, account_key(prefs.server_url, prefs.email))
+        signed_in, notice = None, session_expired_text()
+
+
+def _keyring_notice(creds: CredentialStore, window: MainWindow) -> None:
+    # Non-modal: a nested modal loop would stall the asyncio tasks that keep the cache in sync.
+    notice = QMessageBox(
+        QMessageBox.Icon.Information, QCoreApplication.translate("MainWindow", "No system keyring"),
+        QCoreApplication.translate("MainWindow", "No working system keyring was found (%1). Your session is kept only until you close Workstation; you will sign in again next time.").replace("%1", creds.unavailable_reason or ""),
+        QMessageBox.StandardButton.Ok, window,
+    )
+    notice.open()

@@ -8,7 +8,7 @@ import logging
 import base64
 import json
 
-from PySide6.QtCore import QByteArray, QEvent, QModelIndex, QObject, QTimer, Qt, Signal
+from PySide6.QtCore import QByteArray, QEvent, QModelIndex, QObject, QPoint, QTimer, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QFont, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView, QAbstractSpinBox, QApplication, QComboBox, QHBoxLayout, QKeySequenceEdit, QLabel, QLineEdit,
@@ -31,7 +31,7 @@ from ui.style import app_icon, channel_name, status_name
 from ui.thread_delegate import ThreadDelegate
 from ui.thread_model import FailedRole, OpIdRole, ThreadModel
 from workstation import canned
-from workstation.cache import ChangeSet, FeedRow, SearchHit
+from workstation.cache import FEED_VIEWS, ChangeSet, FeedRow, SearchHit
 from workstation.settings import Settings
 from workstation.sync import CONNECTING, OFFLINE, ONLINE, SIGNED_OUT
 
@@ -84,11 +84,21 @@ class MainWindow(QMainWindow):
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(120)
+        # The feed's views; each is one index scan of the cache (see Cache.feed_ids).
+        self.feed_filter = QComboBox(self)
+        self.feed_filter.setObjectName("feedFilter")
+        view_names = {"all": self.tr("All conversations"), "mine": self.tr("Assigned to me"),
+                      "unassigned": self.tr("Unassigned"), "unread": self.tr("Unread"),
+                      "resolved": self.tr("Resolved")}
+        for view in FEED_VIEWS:
+            self.feed_filter.addItem(view_names[view], view)
+        self._feed_view_shown: str | None = None
         feed_box = QWidget(self)
         feed_layout = QVBoxLayout(feed_box)
         feed_layout.setContentsMargins(8, 8, 0, 0)
         feed_layout.addWidget(feed_title)
         feed_layout.addWidget(self.search_edit)
+        feed_layout.addWidget(self.feed_filter)
         feed_layout.addWidget(self.feed_view, 1)
 
         self.thread_header = QLabel(self)
@@ -185,7 +195,9 @@ class MainWindow(QMainWindow):
         self.canned_panel.insert_requested.connect(self.on_canned_insert_requested)
         self.search_edit.textChanged.connect(lambda _text: self._search_timer.start())
         self._search_timer.timeout.connect(self.on_search_timer_timeout)
+        self.feed_filter.currentIndexChanged.connect(self.on_feed_filter_current_index_changed)
         self.thread_view.customContextMenuRequested.connect(self.on_thread_context_menu_requested)
+        self.thread_view.verticalScrollBar().valueChanged.connect(self.on_thread_scrolled)
         self.assign_button.clicked.connect(self.on_assign_button_clicked)
         self.status_button.clicked.connect(self.on_status_button_clicked)
 
@@ -239,7 +251,7 @@ class MainWindow(QMainWindow):
             ONLINE: ("#15803D", self.tr("● Online")),
             CONNECTING: ("#B45309", self.tr("● Connecting…")),
             OFFLINE: ("#C62828", self.tr("● Offline — reconnecting")),
-            SIGNED_OUT: ("#C62828", self.tr("● Signed out — sign in again")),
+            SIGNED_OUT: ("#C62828", self.tr("● Session expired — sign in again")),
         }
         colour, text = texts.get(state, ("#6B7280", state))
         if queued:
@@ -278,8 +290,29 @@ class MainWindow(QMainWindow):
     def on_search_timer_timeout(self) -> None:
         self._run("feed", self._reload_feed())
 
+    @property
+    def feed_view_name(self) -> str:
+        return self.feed_filter.currentData() or "all"
+
+    def set_feed_filter(self, view: str) -> None:
+        self.feed_filter.setCurrentIndex(max(0, self.feed_filter.findData(view)))
+
+    def on_feed_filter_current_index_changed(self, _index: int) -> None:
+        self._run("feed", self._reload_feed())
+
+    def _feed_window(self, *, from_top: bool) -> tuple[int, int]:
+        """The rows to read with the feed: those the view shows now (after a refresh the view keeps its
+        scroll position), with a margin; from the top when the list is about to be replaced."""
+        viewport = self.feed_view.viewport()
+        top = 0 if from_top else max(0, self.feed_view.indexAt(QPoint(1, 1)).row())
+        row_h = self.feed_view.sizeHintForRow(0) if self.feed_model.rowCount() else 0
+        visible = viewport.height() // max(row_h or 56, 1) + 2
+        return max(0, top - 8), top + visible + 16
+
     async def _reload_feed(self) -> None:
         searching = self.searching
+        view = self.feed_view_name
+        replace = searching or view != self._feed_view_shown
         # Until the first pull is through (or again after a reset) the feed is the starting state,
         # not news: an initial sync must not notify every conversation and old mention at once.
         baseline = not self.workspace.engine.synced_once or self._baseline_pending
@@ -287,30 +320,44 @@ class MainWindow(QMainWindow):
             self._baseline_pending = False
         snapshot = await self.workspace.feed_snapshot(
             search=self.search_edit.text() if searching else None,
-            mentions_after=None if baseline else self._last_note_id)
-        rows = [self._hit_row(h) for h in snapshot.rows] if searching else snapshot.rows
+            mentions_after=None if baseline else self._last_note_id,
+            view=view, window=self._feed_window(from_top=replace))
         self._agent_names = snapshot.agent_names
         self.thread_model.agent_names = self._agent_names
         self.failed_label.setText(self.tr("%1 not sent").replace("%1", str(snapshot.failed_ops)))
         self.failed_label.setVisible(snapshot.failed_ops > 0)
-        self.feed_model.set_rows(rows)
+        if searching:
+            self._feed_view_shown = None
+            self.feed_model.set_rows([self._hit_row(h) for h in snapshot.rows])
+        else:
+            ids = snapshot.ids
+            if view == self._feed_view_shown and self.current_conversation is not None \
+                    and self.current_conversation not in ids and self.feed_model.row_of(self.current_conversation) >= 0:
+                # The open conversation left this view (read, resolved, reassigned): it stays in the list,
+                # where it was, until the agent moves on, so the selection never jumps by itself.
+                ids = _keep(ids, self.feed_model.ids(), self.current_conversation)
+            if replace:
+                self.feed_model.set_feed([], [], None)  # another list: a reset, not a diff
+            self._feed_view_shown = view
+            self.feed_model.set_feed(ids, snapshot.rows, self.workspace.feed_rows_now)
         if self.current_conversation is not None:
             row = self.feed_model.row_of(self.current_conversation)
             if row >= 0 and self.feed_view.currentIndex().row() != row:
                 self.feed_view.selectionModel().blockSignals(True)
                 self.feed_view.setCurrentIndex(self.feed_model.index(row))
                 self.feed_view.selectionModel().blockSignals(False)
-        elif self._first_feed and rows:
+                self.feed_view.viewport().update()
+        elif self._first_feed and self.feed_model.rowCount():
             self._first_feed = False
             restore = self.feed_model.row_of(self._restore_conversation) if self._restore_conversation else -1
             self.feed_view.setCurrentIndex(self.feed_model.index(max(restore, 0)))
         if not searching:
-            self.notifier.update_feed(rows, baseline=baseline)
+            self.notifier.update_feed(snapshot.watched, baseline=baseline)
             self._update_title()
         for _local_id, conversation_id, text, author in snapshot.mentions:
             self.notifier.mentioned(conversation_id, author, text)
         self._last_note_id = snapshot.last_note_id
-        self.feed_loaded.emit(len(rows))
+        self.feed_loaded.emit(self.feed_model.rowCount())
 
     def _update_title(self) -> None:
         waiting = self.notifier.waiting
@@ -359,6 +406,17 @@ class MainWindow(QMainWindow):
         if mark_read or (row is not None and row.unread and self.isVisible() and not self.isMinimized()):
             self.workspace_changed_locally(await self.workspace.mark_read(conversation_id))
         self.thread_loaded.emit(conversation_id, len(rows))
+
+    def on_thread_scrolled(self, value: int) -> None:
+        """At the top of a long thread, the older messages come in above, and what the agent was reading
+        stays where it was."""
+        bar = self.thread_view.verticalScrollBar()
+        if value > bar.minimum() or bar.maximum() <= 0 or not self.thread_model.has_older():
+            return
+        from_bottom = bar.maximum() - value
+        if self.thread_model.show_older():
+            self.thread_view.doItemsLayout()
+            bar.setValue(bar.maximum() - from_bottom)
 
     def workspace_changed_locally(self, cs: ChangeSet) -> None:
         self._run("feed", self._reload_feed())
@@ -488,6 +546,8 @@ class MainWindow(QMainWindow):
             self.feed_view.setCurrentIndex(self.feed_model.index(row))
         else:
             self._restore_conversation, self._first_feed = conversation_id, True
+            if self.feed_view_name != "all":
+                self.set_feed_filter("all")  # it is not in this view: show it in the whole feed
 
     def bring_to_front(self) -> None:
         self.showNormal()
@@ -523,6 +583,7 @@ class MainWindow(QMainWindow):
         names = {
             self.feed_view: self.tr("Conversations"),
             self.search_edit: self.tr("Search"),
+            self.feed_filter: self.tr("Feed view"),
             self.thread_view: self.tr("Messages"),
             self.composer.edit: self.tr("Reply text"),
             self.composer.send_button: self.composer.send_button.text(),
@@ -608,3 +669,13 @@ class MainWindow(QMainWindow):
                 task.cancel()
             event.accept()
             self.closed.emit()
+
+
+def _keep(ids: list[int], shown: list[int], keep: int) -> list[int]:
+    """`ids` with `keep` put back after the conversation it follows in the list shown now."""
+    at = shown.index(keep)
+    before = set(shown[:at])
+    for i in range(len(ids) - 1, -1, -1):
+        if ids[i] in before:
+            return ids[:i + 1] + [keep] + ids[i + 1:]
+    return [keep] + ids

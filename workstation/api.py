@@ -8,7 +8,9 @@ from typing import AsyncIterator
 import httpx
 
 from workstation import protocol
-from workstation.errors import AuthError, ConflictError, NetworkError, ServerError
+from workstation.errors import (
+    AuthError, ConflictError, NetworkError, RateLimitedError, ServerError, SessionExpiredError,
+)
 
 USER_AGENT = "Workstation-desktop"
 
@@ -20,6 +22,14 @@ def _detail(response: httpx.Response) -> str:
         return response.reason_phrase
     detail = body.get("detail") if isinstance(body, dict) else None
     return detail if isinstance(detail, str) else json.dumps(detail)[:300]
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Retry-After in seconds (the delay form; an HTTP date is not worth parsing here)."""
+    try:
+        return max(0.0, float(response.headers.get("retry-after", "")))
+    except ValueError:
+        return None
 
 
 class ApiClient:
@@ -46,12 +56,16 @@ class ApiClient:
         return {"Authorization": f"Bearer {self._token}"} if self._token else {}
 
     async def _request(self, method: str, url: str, **kw) -> httpx.Response:
+        sent_token = self._token is not None
         try:
             response = await self._http.request(method, url, headers={**self._auth(), **kw.pop("headers", {})}, **kw)
         except httpx.TransportError as exc:
             raise NetworkError(f"{type(exc).__name__} talking to {self.base_url}") from None
         if response.status_code == 401:
-            raise AuthError(_detail(response))
+            # With a token, a 401 means the session has ended; without one, the credentials were wrong.
+            raise (SessionExpiredError if sent_token else AuthError)(_detail(response))
+        if response.status_code == 429:
+            raise RateLimitedError(_detail(response), _retry_after(response))
         if response.status_code == 409:
             try:
                 conflict = protocol.Conflict.model_validate(response.json())
@@ -64,6 +78,7 @@ class ApiClient:
 
     async def sign_in(self, email: str, password: str) -> protocol.SessionPublic:
         body = protocol.SessionCreate(email=email, password=password).model_dump()
+        self._token = None  # a sign-in carries no old token, and its 401 means wrong credentials
         response = await self._request("POST", "/v1/session", json=body)
         session = protocol.SessionPublic.model_validate(response.json())
         self._token = session.token
@@ -112,7 +127,8 @@ class ApiClient:
                 timeout=httpx.Timeout(5.0, read=60.0),
             ) as response:
                 if response.status_code == 401:
-                    raise AuthError("session expired")
+                    await response.aread()
+                    raise SessionExpiredError(_detail(response))
                 if response.status_code >= 400:
                     raise ServerError(response.status_code, "event stream refused")
                 event, data = "message", ""

@@ -28,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     server.add_argument("--db", default=None, help="database URL (default: sqlite file in the current folder)")
     server.add_argument("--host", default="127.0.0.1")
     server.add_argument("--port", type=int, default=8400)
+    server.add_argument("--workers", type=int, default=1,
+                        help="worker processes sharing the port (more than one needs PostgreSQL)")
     server.add_argument("--fd", type=int, default=None, help=argparse.SUPPRESS)
     server.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
     server_sub = server.add_subparsers(dest="server_command")
@@ -36,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--email", required=True)
     add.add_argument("--name", required=True)
     add.add_argument("--role", choices=["agent", "lead", "admin"], default="agent")
+    revoke = server_sub.add_parser("revoke-sessions", help="sign an agent out everywhere (ends all their sessions)")
+    revoke.add_argument("--db", dest="revoke_db", default=None)
+    revoke.add_argument("--email", required=True)
 
     sandbox = sub.add_parser("sandbox", help="run the channel API emulators and the traffic generator")
     sandbox.add_argument("--server", required=True, help="team server URL that receives the webhooks")
@@ -66,8 +71,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.server_command == "add-agent":
             return server_cli.add_agent(db=args.add_db or args.db, email=args.email, name=args.name,
                                         role=args.role, password=_read_password())
+        if args.server_command == "revoke-sessions":
+            return server_cli.revoke_sessions(db=args.revoke_db or args.db, email=args.email)
         return server_cli.run(db=args.db, host=args.host, port=args.port, fd=args.fd,
-                              exit_with_parent=args.exit_with_parent)
+                              exit_with_parent=args.exit_with_parent, workers=args.workers)
     if args.command == "sandbox":
         from services.sandbox import cli as sandbox_cli
 

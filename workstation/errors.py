@@ -15,6 +15,10 @@ class AuthError(WorkstationError):
     """The server refused the credentials or the session token."""
 
 
+class SessionExpiredError(AuthError):
+    """The session token no longer works (expired, revoked by an admin, or signed out): sign in again."""
+
+
 class ServerError(WorkstationError):
     """The server answered with an error."""
 
@@ -35,3 +39,11 @@ class ConflictError(ServerError):
         super().__init__(409, detail)
         self.changed_by = changed_by
         self.conversation = conversation  # protocol.ConversationPublic as the server has it now
+
+
+class RateLimitedError(ServerError):
+    """429: too many attempts (say, failed sign-ins); `retry_after` is in seconds when the server said."""
+
+    def __init__(self, detail: str, retry_after: float | None) -> None:
+        super().__init__(429, detail)
+        self.retry_after = retry_after

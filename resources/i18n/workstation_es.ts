@@ -137,7 +137,22 @@
         <translation>Rellena el servidor, tu correo electrónico y tu contraseña.</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="+240"/>
+        <location filename="../../ui/app.py" line="+229"/>
+        <source>Your session has expired. Sign in again.</source>
+        <translation>Tu sesión ha caducado. Vuelve a iniciar sesión.</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Too many sign-in attempts. Try again in a minute.</source>
+        <translation>Demasiados intentos de inicio de sesión. Vuelve a intentarlo dentro de un minuto.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Too many sign-in attempts. Try again in %1 minutes.</source>
+        <translation>Demasiados intentos de inicio de sesión. Vuelve a intentarlo dentro de %1 minutos.</translation>
+    </message>
+    <message>
+        <location line="+44"/>
         <source>Wrong email or password.</source>
         <translation>Correo o contraseña incorrectos.</translation>
     </message>
@@ -147,7 +162,7 @@
         <translation>No se puede conectar con el servidor en %1.</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+4"/>
         <source>The server refused the sign-in (%1).</source>
         <translation>El servidor ha rechazado el inicio de sesión (%1).</translation>
     </message>
@@ -161,17 +176,17 @@
     </message>
     <message>
         <location line="+13"/>
-        <location line="+451"/>
+        <location line="+497"/>
         <source>Conversations</source>
         <translation>Conversaciones</translation>
     </message>
     <message>
-        <location line="-444"/>
+        <location line="-490"/>
         <source>Search messages, customers, numbers…</source>
         <translation>Buscar mensajes, clientes, números…</translation>
     </message>
     <message>
-        <location line="+43"/>
+        <location line="+53"/>
         <source>Select a conversation in the feed.</source>
         <translation>Selecciona una conversación de la lista.</translation>
     </message>
@@ -182,27 +197,47 @@
     </message>
     <message>
         <location line="+1"/>
-        <location line="+390"/>
+        <location line="+427"/>
         <source>Canned responses</source>
         <translation>Respuestas predefinidas</translation>
     </message>
     <message>
-        <location line="-371"/>
+        <location line="-408"/>
         <source>Syncing… %p%</source>
         <translation>Sincronizando… %p%</translation>
     </message>
     <message>
-        <location line="+72"/>
+        <location line="+151"/>
         <source>%1 not sent</source>
         <translation>%1 sin enviar</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="-76"/>
         <source>● Online</source>
         <translation>● En línea</translation>
     </message>
     <message>
+        <location line="-160"/>
+        <source>All conversations</source>
+        <translation>Todas las conversaciones</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Assigned to me</source>
+        <translation>Asignadas a mí</translation>
+    </message>
+    <message>
         <location line="+1"/>
+        <source>Unread</source>
+        <translation>Sin leer</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Resolved</source>
+        <translation>Resueltas</translation>
+    </message>
+    <message>
+        <location line="+159"/>
         <source>● Connecting…</source>
         <translation>● Conectando…</translation>
     </message>
@@ -212,19 +247,19 @@
         <translation>● Sin conexión — reconectando</translation>
     </message>
     <message>
-        <location line="+1"/>
-        <source>● Signed out — sign in again</source>
-        <translation>● Sesión cerrada — vuelve a iniciar sesión</translation>
-    </message>
-    <message>
-        <location line="+4"/>
+        <location line="+5"/>
         <source>%1 queued</source>
         <translation>%1 en cola</translation>
     </message>
     <message>
-        <location line="+278"/>
+        <location line="+316"/>
         <source>Search</source>
         <translation>Buscar</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Feed view</source>
+        <translation>Vista de la lista</translation>
     </message>
     <message>
         <location line="+1"/>
@@ -268,12 +303,18 @@
         <translation>Cliente y respuestas predefinidas</translation>
     </message>
     <message>
-        <location line="-158"/>
+        <location line="-495"/>
+        <location line="+334"/>
         <source>Unassigned</source>
         <translation>Sin asignar</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="-172"/>
+        <source>● Session expired — sign in again</source>
+        <translation>● Sesión caducada — vuelve a iniciar sesión</translation>
+    </message>
+    <message>
+        <location line="+174"/>
         <source>Assigned to you</source>
         <translation>Asignada a ti</translation>
     </message>
@@ -313,12 +354,12 @@
         <translation>Descartar</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="-63"/>
+        <location filename="../../ui/app.py" line="-86"/>
         <source>Demo: messages arrive from the WhatsApp sandbox every few seconds.</source>
         <translation>Demo: cada pocos segundos llegan mensajes del simulador de WhatsApp.</translation>
     </message>
     <message>
-        <location line="+97"/>
+        <location line="+136"/>
         <source>No system keyring</source>
         <translation>No hay llavero del sistema</translation>
     </message>
@@ -336,7 +377,7 @@
         <translation>Mostrar Workstation</translation>
     </message>
     <message>
-        <location line="+15"/>
+        <location line="+18"/>
         <source>Workstation — %1 waiting</source>
         <translation>Workstation — %1 en espera</translation>
     </message>
@@ -346,7 +387,7 @@
         <translation>Asignada a ti</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+3"/>
         <source>New message from %1</source>
         <translation>Nuevo mensaje de %1</translation>
     </message>

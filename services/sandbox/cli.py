@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 
+from services import logctx
 from services.serve import serve
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,8 @@ def run(*, server: str, host: str, port: int, fd: int | None, traffic: bool, int
         print(f"workstation sandbox: set {' and '.join(missing)} (the same values the team server uses)",
               file=sys.stderr)
         return 2
+    logctx.configure(secrets=(env["WORKSTATION_META_APP_SECRET"], env["WORKSTATION_WHATSAPP_TOKEN"],
+                              env.get("WORKSTATION_META_VERIFY_TOKEN", "")))
     config = SandboxConfig(
         app_secret=env["WORKSTATION_META_APP_SECRET"],
         access_token=env["WORKSTATION_WHATSAPP_TOKEN"],

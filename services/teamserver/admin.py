@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from services.teamserver import changes
+from services.teamserver import auth, changes
 from services.teamserver.db import init_db, make_engine
 from services.teamserver.models import Agent
 from services.teamserver.security import hash_password
@@ -36,5 +36,22 @@ def add_agent(db_url: str, *, email: str, name: str, role: str, password: str) -
             changes.record(s, "agent", agent.id)
             s.commit()
             return agent.id
+    finally:
+        engine.dispose()
+
+
+def revoke_sessions(db_url: str, *, email: str) -> int:
+    """Ends every session of the agent with this email (on every worker: tokens live in the database)."""
+    email = email.strip().lower()
+    engine = make_engine(db_url)
+    try:
+        init_db(engine)
+        with Session(engine) as s:
+            agent = s.exec(select(Agent).where(Agent.email == email)).first()
+            if agent is None:
+                raise AdminError(f"no agent with email {email}")
+            count = auth.revoke_agent_sessions(s, agent.id)
+            s.commit()
+            return count
     finally:
         engine.dispose()

@@ -11,11 +11,12 @@ from fastapi import FastAPI
 from sqlmodel import Session
 
 from services.channels.whatsapp import WhatsAppConnector
-from services.teamserver import changes
+from services.teamserver import changes, hygiene
 from services.teamserver.config import Settings
-from services.teamserver.db import init_db, make_engine, read_only
+from services.teamserver.db import init_db, is_postgres, libpq_dsn, make_engine, read_only
 from services.teamserver.dispatcher import Dispatcher
 from services.teamserver.events import Broadcaster
+from services.teamserver.ingestor import Ingestor
 from services.teamserver.routes import conversations, session, sync, webhooks
 from workstation import __version__
 
@@ -66,6 +67,11 @@ async def _too_large(send) -> None:
     await send({"type": "http.response.body", "body": b'{"detail":"request body too large"}'})
 
 
+def _latest_seq(engine) -> int:
+    with Session(engine) as s:
+        return changes.latest_seq(s)
+
+
 def create_app(settings: Settings) -> FastAPI:
     engine = make_engine(settings.db_url)
     epoch = init_db(engine)
@@ -93,11 +99,38 @@ def create_app(settings: Settings) -> FastAPI:
                                 base_delay=settings.send_retry_base, max_delay=settings.send_retry_max)
         app.state.broadcaster = broadcaster
         app.state.dispatcher = dispatcher
-        await dispatcher.start()
+        ingestor = Ingestor(engine, broadcaster)
+        ingestor.start()
+        app.state.ingestor = ingestor
+        background = []
+        if is_postgres(engine):
+            # Several workers share the database: changes committed by any of them reach every worker's
+            # event streams, and one elected worker sends the replies.
+            from services.teamserver import pgbus
+
+            async def catch_up() -> None:
+                broadcaster.publish(await asyncio.to_thread(_latest_seq, engine))
+                await dispatcher.rescan()
+
+            dsn = libpq_dsn(engine)
+            background = [
+                pgbus.Listener(dsn, {
+                    changes.NOTIFY_CHANNEL: lambda payload: broadcaster.publish(int(payload)),
+                    changes.OUTBOX_CHANNEL: lambda payload: dispatcher.submit(None, int(payload)),
+                }, on_connect=catch_up),
+                pgbus.LeaderElection(dsn, on_elected=dispatcher.start, on_deposed=dispatcher.stop),
+            ]
+            for task in background:
+                task.start()
+        else:
+            await dispatcher.start()
         try:
             yield
         finally:
+            await asyncio.to_thread(ingestor.stop)
             broadcaster.close()
+            for task in background:
+                await task.stop()
             await dispatcher.stop()
             await client.aclose()
             engine.dispose()
@@ -111,6 +144,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(sync.router)
     app.include_router(conversations.router)
     app.include_router(webhooks.router)
+    hygiene.install(app)  # JSON depth limit and encodable 422s; added first, so BodyLimit wraps it
     app.add_middleware(BodyLimit, api_limit=settings.max_api_bytes, webhook_limit=settings.max_webhook_bytes)
 
     @app.get("/v1/health", tags=["health"])

@@ -24,6 +24,9 @@ ENTITY_TABLES = {
 # commits late with a lower number. SQLite writers are serialised by BEGIN IMMEDIATE already.
 CHANGE_LOG_LOCK = 0x57534348  # "WSCH"
 NOTIFY_CHANNEL = "workstation_changes"
+# Advisory locks are per database, not per schema: the second half of every key is the schema's, so
+# team databases kept in separate schemas of one PostgreSQL database never wait for one another.
+SCHEMA_KEY = "hashtext(current_schema())"
 _PENDING = "pending_changes"
 _COMMITTED = "committed_seq"
 _OUTBOX = "outbox_conversations"
@@ -63,7 +66,7 @@ def _write_change_log(session: Session) -> None:
     connection = session.connection()
     postgres = connection.dialect.name == "postgresql"
     if postgres:
-        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHANGE_LOG_LOCK})
+        connection.execute(sa.text(f"SELECT pg_advisory_xact_lock(:k, {SCHEMA_KEY})"), {"k": CHANGE_LOG_LOCK})
     now = utcnow()
     seqs = connection.execute(
         sa.insert(Change).returning(Change.seq),

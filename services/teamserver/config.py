@@ -25,6 +25,17 @@ class Settings:
     send_retry_base: float = 0.5
     send_retry_max: float = 30.0
     whatsapp_timeout: float = 10.0
+    # Sign-in throttling: failed attempts per email and per client IP within a sliding window (0 = off).
+    login_max_failures_per_email: int = 5
+    login_max_failures_per_ip: int = 20
+    login_window_seconds: float = 15 * 60.0
+    # Session tokens end after this long unused (idle) and, used or not, this long after sign-in.
+    session_idle_seconds: float = 12 * 3600.0
+    session_max_age_seconds: float = 7 * 24 * 3600.0
+    # A used token's last_used_at/expires_at are written at most once per this interval, not per request.
+    session_touch_seconds: float = 5 * 60.0
+    # Open event streams re-check their token (revoked, expired) this often.
+    session_recheck_seconds: float = 15.0
 
     @classmethod
     def from_env(cls, *, db_url: str | None = None, env: dict[str, str] | None = None) -> "Settings":
@@ -42,4 +53,20 @@ class Settings:
             send_retry_base=float(env.get("WORKSTATION_SEND_RETRY_BASE", defaults.send_retry_base)),
             send_retry_max=float(env.get("WORKSTATION_SEND_RETRY_MAX", defaults.send_retry_max)),
             whatsapp_timeout=float(env.get("WORKSTATION_WHATSAPP_TIMEOUT", defaults.whatsapp_timeout)),
+            **_number_overrides(env, defaults, _LIMIT_FIELDS),
         )
+
+
+_LIMIT_FIELDS = ("login_max_failures_per_email", "login_max_failures_per_ip", "login_window_seconds",
+                 "session_idle_seconds", "session_max_age_seconds", "session_touch_seconds",
+                 "session_recheck_seconds")
+
+
+def _number_overrides(env: dict[str, str], defaults: Settings, names: tuple[str, ...]) -> dict:
+    """WORKSTATION_<FIELD> overrides for numeric fields, converted to the field's type."""
+    out = {}
+    for name in names:
+        raw = env.get("WORKSTATION_" + name.upper())
+        if raw is not None and raw.strip():
+            out[name] = type(getattr(defaults, name))(raw)
+    return out

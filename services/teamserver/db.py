@@ -88,7 +88,8 @@ def migrate(engine: Engine) -> None:
     alembic_version) are recognised as the baseline revision first. Safe to run from several processes."""
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k, hashtext(current_schema()))"),
+                         {"k": _MIGRATION_LOCK})
         tables = set(sa.inspect(conn).get_table_names())
         config = alembic_config(conn)
         if "agent" in tables and "alembic_version" not in tables:

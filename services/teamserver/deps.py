@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Iterator
 
 from fastapi import Depends, HTTPException, Request, status
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from services.teamserver.models import Agent, SessionToken
-from services.teamserver.security import token_hash
+from services import logctx
+from services.teamserver import auth
+from services.teamserver.models import Agent
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -35,18 +36,28 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-def current_agent(session: ReadSessionDep, token: Annotated[str, Depends(bearer_token)]) -> Agent:
-    agent = session.exec(
-        select(Agent).join(SessionToken, SessionToken.agent_id == Agent.id).where(
-            SessionToken.token_hash == token_hash(token)
-        )
-    ).first()
-    if agent is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or expired session", {"WWW-Authenticate": "Bearer"})
+def current_agent(request: Request, session: ReadSessionDep, token: Annotated[str, Depends(bearer_token)]) -> Agent:
+    try:
+        agent, row_token = auth.authenticate(session, token)
+    except auth.SessionRefused as exc:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, exc.detail, {"WWW-Authenticate": "Bearer"}) from None
     session.expunge(agent)
+    session.expunge(row_token)
     # Release the connection now: a long-lived stream must not hold a database transaction open.
     session.rollback()
+    auth.touch(request.app.state.engine, row_token, request.app.state.settings)
+    logctx.annotate(agent_id=agent.id)
     return agent
 
 
 CurrentAgent = Annotated[Agent, Depends(current_agent)]
+
+
+def admin_agent(agent: CurrentAgent) -> Agent:
+    """The signed-in agent, if an admin: account powers (revoking sessions) are not a lead's."""
+    if agent.role != "admin":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "admins only")
+    return agent
+
+
+AdminAgent = Annotated[Agent, Depends(admin_agent)]

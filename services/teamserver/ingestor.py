@@ -103,7 +103,8 @@ class Ingestor:
             try:
                 with Session(self._engine) as session:
                     if self._postgres:
-                        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": INGEST_LOCK})
+                        session.execute(sa.text(f"SELECT pg_advisory_xact_lock(:k, {changes.SCHEMA_KEY})"),
+                                        {"k": INGEST_LOCK})
                     new = ingest_batches(session, batches)
                     session.commit()
                     return new, changes.committed_seq(session)

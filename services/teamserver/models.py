@@ -47,6 +47,24 @@ class SessionToken(SQLModel, table=True):
     token_hash: str = Field(unique=True, index=True)
     agent_id: int = Field(foreign_key="agent.id", index=True)
     created_at: datetime = ts_field(default_factory=utcnow)
+    # Written at most once per Settings.session_touch_seconds, so a busy agent does not write per request.
+    last_used_at: datetime = ts_field(default_factory=utcnow)
+    # The token is refused from this moment: last use + idle lifetime, never past sign-in + maximum age.
+    expires_at: datetime = ts_field(index=True)
+
+
+class LoginAttempt(SQLModel, table=True):
+    """A failed sign-in, kept for the throttling window: per email (hashed) and per client address."""
+
+    __table_args__ = (
+        sa.Index("ix_loginattempt_email_key_created_at", "email_key", "created_at"),
+        sa.Index("ix_loginattempt_client_ip_created_at", "client_ip", "created_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    # sha256 of the normalized email: a password typed into the email field is never stored.
+    email_key: str = Field(max_length=64)
+    client_ip: str = Field(max_length=64)
+    created_at: datetime = ts_field(default_factory=utcnow, index=True)
 
 
 class Customer(SQLModel, table=True):

@@ -87,7 +87,9 @@ class LeaderElection:
                 async with await psycopg.AsyncConnection.connect(self._dsn, autocommit=True) as conn:
                     while True:
                         if not self.leader:
-                            cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK,))
+                            # Keyed by schema too: team databases in other schemas elect their own.
+                            cur = await conn.execute(
+                                "SELECT pg_try_advisory_lock(%s, hashtext(current_schema()))", (LEADER_LOCK,))
                             row = await cur.fetchone()
                             if row and row[0]:
                                 self.leader = True
