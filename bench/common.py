@@ -444,3 +444,122 @@ def add_team_db_options(ap) -> None:
 
 def conversation_count(args) -> int:
     return args.conversations or (500 if args.quick else 5000)
+
+
+# -- any server child (bench/ingest.py) --------------------------------------------------------------------
+class CommandServerProcess(ServerProcess):
+    """A server child started from any argv (every "{port}" in it becomes a free port) in `cwd` (default: this
+    checkout), stopped and awaited like ServerProcess: stdin held open for --exit-with-parent, healthy once
+    GET /v1/health answers 200."""
+
+    def __init__(self, argv: list[str], *, log_path: Path | None = None, env: dict[str, str] | None = None,
+                 cwd: Path | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        args = [a.replace("{port}", str(self.port)) for a in argv]
+        self._log = open(log_path or os.devnull, "ab")
+        self.proc = subprocess.Popen(args, cwd=cwd or ROOT, stdin=subprocess.PIPE, stdout=self._log,
+                                     stderr=self._log,
+                                     env={**os.environ, "WORKSTATION_LOG_LEVEL": "WARNING", **(env or {})})
+        self._wait_healthy()
+
+
+def team_server_argv(db_url: str, *, workers: int = 1) -> list[str]:
+    """`python -m workstation server` on a free port ("{port}"), with `workers` worker processes."""
+    more = ["--workers", str(workers)] if workers != 1 else []  # older trees have no --workers
+    return [sys.executable, "-m", "workstation", "server", "--db", db_url, "--port", "{port}", *more,
+            "--exit-with-parent"]
+
+
+# -- soak: team databases of both kinds, many agents, process memory ---------------------------------------
+@contextlib.contextmanager
+def team_db_url(kind: str, folder: Path):
+    """A fresh, empty team database: a SQLite file in `folder`, or a fresh PostgreSQL schema (the tests' own
+    `tests.support.team_database`: 127.0.0.1:5432, database `test`, or WORKSTATION_TEST_PG_URL)."""
+    from tests.support import team_database
+
+    with team_database(kind, Path(folder)) as url:
+        yield url
+
+
+def add_agents(db_url: str, emails: list[str], password: str, *, role: str = "agent") -> list[int]:
+    """Creates many agents in one transaction (one password hash for all: a bench needs no distinct ones),
+    each with its change-log row, as `admin.add_agent` does one at a time. Returns their ids."""
+    from sqlmodel import Session
+
+    from services.teamserver import changes
+    from services.teamserver.db import init_db, make_engine
+    from services.teamserver.models import Agent
+    from services.teamserver.security import hash_password
+
+    engine = make_engine(db_url)
+    try:
+        init_db(engine)
+        password_hash = hash_password(password)
+        with Session(engine) as s:
+            agents = [Agent(email=e.lower(), name=e.split("@")[0], role=role, password_hash=password_hash)
+                      for e in emails]
+            s.add_all(agents)
+            s.flush()
+            for a in agents:
+                changes.record(s, "agent", a.id)
+            ids = [a.id for a in agents]
+            s.commit()
+            return ids
+    finally:
+        engine.dispose()
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and every live descendant (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read().decode("ascii", "replace")
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, ()))
+    return out
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident set size of one process (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time one process has used so far (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().decode("ascii", "replace").rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0
+
+
+def slope(points: list[tuple[float, float]]) -> float:
+    """Least-squares slope of (x, y) points (nan for fewer than two distinct x)."""
+    if len(points) < 2:
+        return float("nan")
+    mx = sum(x for x, _ in points) / len(points)
+    my = sum(y for _, y in points) / len(points)
+    sxx = sum((x - mx) ** 2 for x, _ in points)
+    if sxx == 0:
+        return float("nan")
+    return sum((x - mx) * (y - my) for x, y in points) / sxx

@@ -24,11 +24,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.channels.whatsapp import MAX_TEXT_CHARS, SIGNATURE_HEADER, sign
 from services.sandbox.traffic import TrafficGenerator
+from services.teamserver.hygiene import loads_json
 
 logger = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 24 * 60 * 60
-_PHONE = re.compile(r"\+?\d{5,20}")
+# ASCII digits only: \d also matches other scripts' digits, which are not phone numbers.
+_PHONE = re.compile(r"\+?[0-9]{5,20}")
 
 # code -> (title, details, default HTTP status); Graph mostly answers 400 whatever the cause.
 ERRORS: dict[int, tuple[str, str, int]] = {
@@ -76,6 +78,26 @@ class SandboxConfig:
     business_account_id: str = "102290129340398"
     webhook_attempts: int = 6
     webhook_backoff: float = 0.25  # first retry delay; doubles each time
+    # Meta's redelivery: a webhook not answered with a success is retried, less and less often, until it is
+    # acknowledged or this many seconds have passed since its first attempt (Meta: up to 7 days). None keeps
+    # the fixed `webhook_attempts`. Either way the delay doubles, up to `webhook_backoff_max`.
+    webhook_retry_for: float | None = None
+    webhook_backoff_max: float = 3600.0
+
+
+@dataclass
+class WebhookStats:
+    """What happened to the webhooks this sandbox posted (every kind: messages and statuses)."""
+
+    queued: int = 0  # accepted for delivery, not yet acknowledged nor given up
+    acknowledged: int = 0
+    given_up: int = 0
+    attempts: int = 0
+    failed_attempts: int = 0  # connection errors, timeouts, non-2xx answers
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(queued=self.queued, acknowledged=self.acknowledged, given_up=self.given_up,
+                    attempts=self.attempts, failed_attempts=self.failed_attempts)
 
 
 class GraphError(Exception):
@@ -175,11 +197,41 @@ class RandomFaults:
 class InboundRequest(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
-    sender: str = Field(alias="from", pattern=r"^\+?\d{5,20}$")
+    sender: str = Field(alias="from", pattern=r"^\+?[0-9]{5,20}$")
     name: str = Field(max_length=256)
     text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
     timestamp: int | None = Field(default=None, ge=0)
     omit_wa_id: bool = False
+
+
+class BatchedMessage(BaseModel):
+    """One customer text inside a multi-message webhook; `id` given = that wamid again (a repeat)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    sender: str = Field(alias="from", pattern=r"^\+?[0-9]{5,20}$")
+    name: str = Field(max_length=256)
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+    id: str | None = Field(default=None, min_length=1, max_length=512)
+    timestamp: int | None = Field(default=None, ge=0)
+
+
+class WebhooksRequest(BaseModel):
+    """Webhooks to post in the background, each carrying the listed messages (Meta may batch several);
+    `rate` spaces their first attempts (webhooks per second; None = all at once)."""
+
+    webhooks: list[list[BatchedMessage]] = Field(min_length=1, max_length=200_000)
+    rate: float | None = Field(default=None, gt=0, le=100_000)
+
+
+class RedeliveryRequest(BaseModel):
+    """How unacknowledged webhooks are retried; fields left out keep their value. `retry_for` set: retry
+    until acknowledged or that many seconds after the first attempt (Meta: 7 days); null: `attempts` tries."""
+
+    retry_for: float | None = Field(default=None, ge=0, le=7 * 24 * 3600)
+    attempts: int | None = Field(default=None, ge=1, le=10_000)
+    backoff: float | None = Field(default=None, gt=0, le=3600)
+    max_backoff: float | None = Field(default=None, gt=0, le=24 * 3600)
 
 
 def webhook_envelope(value: dict[str, Any], *, business_account_id: str, display_phone_number: str,
@@ -243,6 +295,7 @@ class WhatsAppSandbox:
         self.random_faults: RandomFaults | None = None
         self._conversations: dict[str, tuple[str, int]] = {}  # wa_id -> (conversation id, expiry)
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.webhook_stats = WebhookStats()
 
     # lifecycle
 
@@ -292,22 +345,66 @@ class WhatsAppSandbox:
         # Meta escapes non-ASCII; the signature covers exactly these bytes.
         raw = json.dumps(payload, ensure_ascii=True, separators=(",", ":")).encode("ascii")
         headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(self.config.app_secret, raw)}
-        delay = self.config.webhook_backoff
-        attempts = max(1, self.config.webhook_attempts)
-        for attempt in range(1, attempts + 1):
-            try:
-                response = await self.client.post(url, content=raw, headers=headers)
-            except httpx.HTTPError as exc:
-                logger.warning("webhook attempt %d/%d to %s failed: %s", attempt, attempts, url, type(exc).__name__)
-            else:
-                if response.is_success:
-                    return True
-                logger.warning("webhook attempt %d/%d to %s got HTTP %d", attempt, attempts, url, response.status_code)
-            if attempt < attempts:
+        stats = self.webhook_stats
+        stats.queued += 1
+        try:
+            delay = self.config.webhook_backoff
+            started = time.monotonic()
+            attempt = 0
+            while True:
+                attempt += 1
+                stats.attempts += 1
+                retry_for = self.config.webhook_retry_for
+                attempts = max(1, self.config.webhook_attempts)
+                of = f"{attempt}/{attempts}" if retry_for is None else f"{attempt} (retrying for {retry_for:g} s)"
+                try:
+                    response = await self.client.post(url, content=raw, headers=headers)
+                except httpx.HTTPError as exc:
+                    logger.warning("webhook attempt %s to %s failed: %s", of, url, type(exc).__name__)
+                else:
+                    if response.is_success:
+                        stats.acknowledged += 1
+                        return True
+                    logger.warning("webhook attempt %s to %s got HTTP %d", of, url, response.status_code)
+                stats.failed_attempts += 1
+                if retry_for is None:
+                    again = attempt < attempts
+                else:
+                    again = time.monotonic() + delay - started <= retry_for
+                if not again:
+                    break
                 await asyncio.sleep(delay)
-                delay *= 2
-        logger.error("webhook to %s given up after %d attempts", url, attempts)
-        return False
+                delay = min(delay * 2, self.config.webhook_backoff_max)
+            stats.given_up += 1
+            logger.error("webhook to %s given up after %d attempts", url, attempt)
+            return False
+        finally:
+            stats.queued -= 1
+
+    def batched_webhook(self, messages: list[BatchedMessage]) -> tuple[dict[str, Any], list[str]]:
+        """One webhook carrying several customer texts (one contact per sender), and their wamids."""
+        contacts: dict[str, dict[str, Any]] = {}
+        items: list[dict[str, Any]] = []
+        ids: list[str] = []
+        for m in messages:
+            wa_id = m.sender.lstrip("+")
+            sent_at = int(time.time()) if m.timestamp is None else m.timestamp
+            message_id = m.id or new_wamid()
+            self.last_inbound[wa_id] = max(self.last_inbound.get(wa_id, sent_at), sent_at)
+            contacts.setdefault(wa_id, {"profile": {"name": m.name}, "wa_id": wa_id})
+            items.append({"from": wa_id, "id": message_id, "timestamp": str(sent_at), "text": {"body": m.text},
+                          "type": "text"})
+            ids.append(message_id)
+        return self.envelope({"contacts": list(contacts.values()), "messages": items}), ids
+
+    async def post_webhooks(self, payloads: list[dict[str, Any]], rate: float | None) -> None:
+        """Starts each webhook's delivery (with its redeliveries) on time; does not wait for them."""
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        for i, payload in enumerate(payloads):
+            if rate is not None:
+                await asyncio.sleep(max(0.0, start + i / rate - loop.time()))
+            self.spawn(self.deliver(payload), name="whatsapp-sandbox-webhook")
 
     async def send_inbound(
         self, wa_id: str, name: str, text: str, *, timestamp: int | None = None, omit_wa_id: bool = False
@@ -483,7 +580,7 @@ def create_app(config: SandboxConfig) -> FastAPI:
         raw = await request.body()
         authorization_ok = sandbox.authorized(request.headers.get("authorization"))
         try:
-            body: Any = json.loads(raw)
+            body: Any = loads_json(raw)  # too deep (JsonTooDeep) is a ValueError too: not a JSON object
         except ValueError:
             body = None
         headers: dict[str, str] = {}
@@ -556,6 +653,36 @@ def create_app(config: SandboxConfig) -> FastAPI:
             timestamp=payload.timestamp,
             omit_wa_id=payload.omit_wa_id,
         )
+
+    def webhook_state() -> dict[str, Any]:
+        c = sandbox.config
+        return {**sandbox.webhook_stats.as_dict(), "retry_for": c.webhook_retry_for,
+                "attempts_limit": c.webhook_attempts, "backoff": c.webhook_backoff,
+                "max_backoff": c.webhook_backoff_max}
+
+    @app.post("/_sandbox/webhooks")
+    async def post_webhooks(request: WebhooksRequest) -> dict[str, Any]:
+        built = [sandbox.batched_webhook(messages) for messages in request.webhooks]
+        sandbox.spawn(sandbox.post_webhooks([payload for payload, _ in built], request.rate),
+                      name="whatsapp-sandbox-webhook-feeder")
+        return {"ids": [ids for _, ids in built], **webhook_state()}
+
+    @app.get("/_sandbox/webhooks")
+    async def webhooks_state() -> dict[str, Any]:
+        return webhook_state()
+
+    @app.post("/_sandbox/redelivery")
+    async def redelivery(request: RedeliveryRequest) -> dict[str, Any]:
+        c = sandbox.config
+        if "retry_for" in request.model_fields_set:
+            c.webhook_retry_for = request.retry_for
+        if request.attempts is not None:
+            c.webhook_attempts = request.attempts
+        if request.backoff is not None:
+            c.webhook_backoff = request.backoff
+        if request.max_backoff is not None:
+            c.webhook_backoff_max = request.max_backoff
+        return webhook_state()
 
     @app.get("/_sandbox/health")
     async def health() -> dict[str, bool]:

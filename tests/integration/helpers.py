@@ -69,3 +69,45 @@ def post_signed(stack, payload: dict | bytes, *, secret: str | None = None, sign
 
 # Tests build inbound webhooks exactly as the WhatsApp emulator does.
 text_webhook = text_message_webhook
+
+
+# -- the sandbox's webhook redelivery (Meta retries every unacknowledged webhook) and crashing the server ---
+def sandbox_redelivery(stack, *, retry_for: float | None, backoff: float | None = None,
+                       max_backoff: float | None = None) -> dict:
+    """Sets how the sandbox retries webhooks not answered with a success: `retry_for` seconds after the
+    first attempt (Meta: 7 days), or None for its fixed number of attempts. Returns its webhook counters."""
+    body: dict = {"retry_for": retry_for}
+    if backoff is not None:
+        body["backoff"] = backoff
+    if max_backoff is not None:
+        body["max_backoff"] = max_backoff
+    r = httpx.post(f"{stack.sandbox_url}/_sandbox/redelivery", json=body, timeout=30)
+    r.raise_for_status()
+    return r.json()
+
+
+def sandbox_post_webhooks(stack, webhooks: list[list[dict]], *, rate: float | None = None) -> list[list[str]]:
+    """Has the sandbox post these signed webhooks in the background (each a list of messages
+    `{from, name, text, id?, timestamp?}`), redelivering as configured; returns each webhook's wamids."""
+    r = httpx.post(f"{stack.sandbox_url}/_sandbox/webhooks", json={"webhooks": webhooks, "rate": rate}, timeout=60)
+    r.raise_for_status()
+    return r.json()["ids"]
+
+
+def sandbox_webhook_state(stack) -> dict:
+    """The sandbox's webhook counters: queued, acknowledged, given_up, attempts, failed_attempts."""
+    r = httpx.get(f"{stack.sandbox_url}/_sandbox/webhooks", timeout=30)
+    r.raise_for_status()
+    return r.json()
+
+
+def kill_server(stack) -> None:
+    """SIGKILL of the team server (no shutdown of any kind); `stack.start_server()` brings it back."""
+    server = stack.children[0]
+    server.kill()
+    server.wait()
+    if server.stdin and not server.stdin.closed:
+        try:
+            server.stdin.close()
+        except OSError:
+            pass
