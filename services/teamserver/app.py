@@ -140,6 +140,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.engine = engine
     app.state.read_engine = read_only(engine)
     app.state.epoch = epoch
+    app.state.page_cache = sync.PageCache()
     app.include_router(session.router)
     app.include_router(sync.router)
     app.include_router(conversations.router)

@@ -106,8 +106,9 @@ def to_public(entity: str, row) -> object:
     return model.model_validate(row, from_attributes=True)
 
 
-def sync_page(session: Session, *, after: int, limit: int, epoch: str) -> protocol.SyncPage:
-    newest = latest_seq(session)
+def sync_page(session: Session, *, after: int, limit: int, epoch: str, newest: int | None = None) -> protocol.SyncPage:
+    if newest is None:
+        newest = latest_seq(session)
     if after > newest:
         # The client's cursor comes from another database (a reset or a new demo server): start over.
         return protocol.SyncPage(next_after=0, has_more=newest > 0, reset=True, newest=newest, epoch=epoch)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
+from collections import OrderedDict
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from services.teamserver import auth, changes
 from services.teamserver.deps import CurrentAgent, ReadSessionDep, bearer_token
@@ -19,6 +21,42 @@ router = APIRouter(prefix="/v1", tags=["sync"])
 KEEPALIVE_SECONDS = 15.0
 
 
+class PageCache:
+    """Rendered sync pages by (after, limit, newest sequence). Every agent walks the same cursors, so when
+    a change is announced one render serves the whole team. A page cached under `newest` holds every
+    change up to it (sequence order is commit order) and entity rows at least that new, so serving it again
+    while `newest` has not moved gives what a fresh read would."""
+
+    def __init__(self, max_bytes: int = 32 * 1024 * 1024) -> None:
+        self._pages: OrderedDict[tuple[int, int, int], bytes] = OrderedDict()
+        self._bytes = 0
+        self._max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key: tuple[int, int, int]) -> bytes | None:
+        with self._lock:
+            body = self._pages.get(key)
+            if body is None:
+                self.misses += 1
+                return None
+            self._pages.move_to_end(key)
+            self.hits += 1
+            return body
+
+    def put(self, key: tuple[int, int, int], body: bytes) -> None:
+        if len(body) > self._max_bytes // 4:
+            return
+        with self._lock:
+            if key in self._pages:
+                return
+            self._pages[key] = body
+            self._bytes += len(body)
+            while self._bytes > self._max_bytes:
+                _, old = self._pages.popitem(last=False)
+                self._bytes -= len(old)
+
+
 @router.get("/sync", response_model=protocol.SyncPage)
 def sync(
     agent: CurrentAgent,
@@ -26,9 +64,17 @@ def sync(
     request: Request,
     after: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-) -> protocol.SyncPage:
-    limit = min(limit, request.app.state.settings.sync_page_max)
-    return changes.sync_page(session, after=after, limit=limit, epoch=request.app.state.epoch)
+) -> Response:
+    state = request.app.state
+    limit = min(limit, state.settings.sync_page_max)
+    newest = changes.latest_seq(session)
+    key = (after, limit, newest)
+    body = state.page_cache.get(key)
+    if body is None:
+        page = changes.sync_page(session, after=after, limit=limit, epoch=state.epoch, newest=newest)
+        body = page.model_dump_json().encode()
+        state.page_cache.put(key, body)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/events")

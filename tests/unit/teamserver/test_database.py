@@ -133,3 +133,20 @@ def test_every_change_of_a_transaction_is_logged_once_at_commit(engine):
 def _latest(engine) -> int:
     with Session(engine) as s:
         return changes.latest_seq(s)
+
+
+def test_the_sync_page_cache_serves_repeats_and_stays_within_its_budget():
+    from services.teamserver.routes.sync import PageCache
+
+    cache = PageCache(max_bytes=1000)
+    assert cache.get((0, 500, 7)) is None
+    cache.put((0, 500, 7), b"x" * 200)
+    assert cache.get((0, 500, 7)) == b"x" * 200
+    assert cache.get((0, 500, 8)) is None  # a newer change: not the same page
+    for i in range(10):
+        cache.put((i, 500, 9), b"y" * 200)
+    assert sum(len(cache.get((i, 500, 9)) or b"") for i in range(10)) <= 1000
+    assert cache.get((9, 500, 9)) == b"y" * 200  # the newest stay
+    cache.put((99, 500, 9), b"z" * 600)  # over a quarter of the budget: not kept
+    assert cache.get((99, 500, 9)) is None
+    assert cache.hits >= 2 and cache.misses >= 3
