@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 API_PREFIX = "/v1"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -21,8 +21,19 @@ ErrorKind = Literal[
 ]
 
 
+def clean_text(value: str) -> str:
+    """Drops NUL characters (legal in JSON strings, refused by PostgreSQL text columns)."""
+    return value.replace("\x00", "") if "\x00" in value else value
+
+
+# Text a client writes: stored and shown as given, without NUL. (Unpaired surrogates are refused: 422.)
+CleanText = Annotated[str, AfterValidator(clean_text)]
+# Ids and versions fit a signed 64-bit database integer; larger numbers are refused (422), not a 500.
+DbInt = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+
+
 class SessionCreate(BaseModel):
-    email: str = Field(min_length=3, max_length=320)
+    email: CleanText = Field(min_length=3, max_length=320)
     password: str = Field(min_length=1, max_length=1024)
 
 
@@ -115,21 +126,21 @@ class SyncPage(BaseModel):
 
 
 class ReplyCreate(BaseModel):
-    text: str = Field(min_length=1, max_length=MAX_REPLY_CHARS)
+    text: CleanText = Field(min_length=1, max_length=MAX_REPLY_CHARS)
 
 
 class NoteCreate(BaseModel):
-    text: str = Field(min_length=1, max_length=MAX_REPLY_CHARS)
+    text: CleanText = Field(min_length=1, max_length=MAX_REPLY_CHARS)
 
 
 class ConversationUpdate(BaseModel):
     """Status and/or assignment; refused with 409 when `expected_version` is not the current version."""
 
     status: ConversationStatus | None = None
-    assignee_id: int | None = None
+    assignee_id: DbInt | None = None
     # assignee_id is applied only when this is true, so "unassign" (None) can be told from "unchanged".
     set_assignee: bool = False
-    expected_version: int
+    expected_version: DbInt
 
 
 class Conflict(BaseModel):

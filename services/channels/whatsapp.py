@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import re
 from datetime import UTC, datetime
@@ -24,12 +23,17 @@ from services.channels.base import (
     WebhookBatch,
     WebhookError,
 )
+from services.teamserver.hygiene import JsonTooDeep, clean_text, loads_json
 
 logger = logging.getLogger(__name__)
 
 CHANNEL = "whatsapp"
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 MAX_TEXT_CHARS = 4096
+# Ids and handles longer than this are not WhatsApp's (wamids are ~60 characters) and would not fit a
+# database index entry: such messages and statuses are skipped. Profile names are cut to MAX_NAME_CHARS.
+MAX_ID_CHARS = 256
+MAX_NAME_CHARS = 256
 
 ERROR_KINDS: dict[int, ErrorKind] = {
     131047: ErrorKind.WINDOW_CLOSED,
@@ -52,6 +56,7 @@ ERROR_KINDS: dict[int, ErrorKind] = {
 _MEDIA_KINDS = frozenset({"image", "video", "document", "sticker", "audio"})
 _HEX_DIGEST = re.compile(r"[0-9a-fA-F]{64}")
 _CODE_PREFIX = re.compile(r"^\(#\d+\)\s*")
+_UNIX_SECONDS = re.compile(r"-?[0-9]{1,12}")
 
 
 def error_kind_for(code: int | None) -> ErrorKind:
@@ -93,10 +98,19 @@ def _parse_timestamp(value: Any) -> datetime:
     """Unix seconds as Meta sends them (a string); raises ValueError on anything else."""
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise ValueError(f"timestamp {value!r} is not a string of Unix seconds")
+    if isinstance(value, str) and not _UNIX_SECONDS.fullmatch(value):
+        raise ValueError(f"timestamp {value[:40]!r} is not a string of Unix seconds")
     try:
         return datetime.fromtimestamp(int(value), tz=UTC)
     except (OverflowError, OSError) as exc:
         raise ValueError(f"timestamp {value!r} out of range") from exc
+
+
+def _error_code(value: Any) -> int | None:
+    """A Graph error code, or None for anything else (a code must fit a database integer column)."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31:
+        return value
+    return None
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -107,44 +121,56 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _message_text(kind: str, message: dict[str, Any]) -> str:
+def _str(value: Any) -> str:
+    """A text field as sent, or "" when it is missing or not a string (never a Python repr)."""
+    return value if isinstance(value, str) else ""
+
+
+def _message_text(kind: str, message: dict[str, Any]) -> str | None:
+    """What to show for a message; None when a text message's body is not a string (malformed)."""
     body = _dict(message.get(kind))
     if kind == "text":
-        return str(body.get("body") or "")
+        text = body.get("body")
+        if text is not None and not isinstance(text, str):
+            return None
+        return text or ""
     if kind in _MEDIA_KINDS:
-        caption = body.get("caption")
+        caption = _str(body.get("caption"))
         if caption:
-            return str(caption)
-        filename = body.get("filename")
+            return caption
+        filename = _str(body.get("filename"))
         return f"[{kind}] {filename}" if kind == "document" and filename else f"[{kind}]"
     if kind == "reaction":
         # An empty emoji means the customer removed their reaction.
-        return str(body.get("emoji") or "")
+        return _str(body.get("emoji"))
     if kind == "location":
-        label = ", ".join(str(body[k]) for k in ("name", "address") if body.get(k))
+        label = ", ".join(_str(body.get(k)) for k in ("name", "address") if _str(body.get(k)))
         if not label:
-            label = f"{body.get('latitude', '?')},{body.get('longitude', '?')}"
+            lat, lon = body.get("latitude"), body.get("longitude")
+            lat = lat if isinstance(lat, (int, float)) and not isinstance(lat, bool) else "?"
+            lon = lon if isinstance(lon, (int, float)) and not isinstance(lon, bool) else "?"
+            label = f"{lat},{lon}"
         return f"[location] {label}"
     if kind == "contacts":
         names = []
         for card in _list(message.get("contacts")):
             name = _dict(_dict(card).get("name"))
-            formatted = name.get("formatted_name") or " ".join(
-                str(name[k]) for k in ("first_name", "last_name") if name.get(k)
+            formatted = _str(name.get("formatted_name")) or " ".join(
+                _str(name.get(k)) for k in ("first_name", "last_name") if _str(name.get(k))
             )
             if formatted:
-                names.append(str(formatted))
+                names.append(formatted)
         return "[contacts] " + ", ".join(names) if names else "[contacts]"
     if kind == "interactive":
         for reply_kind in ("button_reply", "list_reply"):
-            title = _dict(body.get(reply_kind)).get("title")
+            title = _str(_dict(body.get(reply_kind)).get("title"))
             if title:
-                return str(title)
+                return title
         return "[interactive]"
     if kind == "button":
-        return str(body.get("text") or body.get("payload") or "[button]")
+        return _str(body.get("text")) or _str(body.get("payload")) or "[button]"
     if kind == "system":
-        return str(body.get("body") or "[system]")
+        return _str(body.get("body")) or "[system]"
     return f"[{kind}]"
 
 
@@ -152,52 +178,62 @@ def _sender_name(contacts: list[Any], phone: str | None, user_id: str | None, ha
     for contact in contacts:
         contact = _dict(contact)
         if (phone and contact.get("wa_id") == phone) or (user_id and contact.get("user_id") == user_id):
-            name = _dict(contact.get("profile")).get("name")
+            name = _str(_dict(contact.get("profile")).get("name"))
             if name:
-                return str(name)
+                return name[:MAX_NAME_CHARS]
     return handle
+
+
+def _id(value: Any) -> str | None:
+    """An id or handle: a non-empty string short enough for a database index, else None."""
+    return value if isinstance(value, str) and 0 < len(value) <= MAX_ID_CHARS else None
 
 
 def _parse_message(message: Any, *, account_id: str, contacts: list[Any]) -> InboundMessage | None:
     message = _dict(message)
-    message_id = message.get("id")
+    message_id = _id(message.get("id"))
     phone = message.get("from")
     user_id = message.get("from_user_id")
-    handle = phone or user_id
-    if not isinstance(message_id, str) or not message_id:
-        logger.warning("skipping WhatsApp message without id")
+    handle = _id(phone or user_id)
+    if message_id is None:
+        logger.warning("skipping WhatsApp message without id (or an id too long)")
         return None
-    if not isinstance(handle, str) or not handle:
-        logger.warning("skipping WhatsApp message %s without sender", message_id)
+    if handle is None:
+        logger.warning("skipping WhatsApp message %s without sender (or a sender too long)", message_id)
         return None
     try:
         sent_at = _parse_timestamp(message.get("timestamp"))
     except ValueError as exc:
         logger.warning("skipping WhatsApp message %s: %s", message_id, exc)
         return None
-    kind = str(message.get("type") or "unknown")
-    reply_to = _dict(message.get("context")).get("id")
+    kind = _id(message.get("type")) or "unknown"
+    text = _message_text(kind, message)
+    if text is None:
+        logger.warning("skipping WhatsApp message %s: its text body is not a string", message_id)
+        return None
+    reply_to = _id(_dict(message.get("context")).get("id"))
     if not reply_to and kind == "reaction":
         # A reaction points at the message it reacts to; threading it there keeps it in context.
-        reply_to = _dict(message.get("reaction")).get("message_id")
+        reply_to = _id(_dict(message.get("reaction")).get("message_id"))
+    # Everything stored is cleaned of NUL and unpaired surrogates, which databases cannot store.
     return InboundMessage(
         channel=CHANNEL,
-        account_id=account_id,
-        provider_message_id=message_id,
-        sender_handle=handle,
-        sender_name=_sender_name(contacts, phone, user_id, handle),
-        kind=kind,
-        text=_message_text(kind, message),
+        account_id=clean_text(account_id),
+        provider_message_id=clean_text(message_id),
+        sender_handle=clean_text(handle),
+        sender_name=clean_text(_sender_name(contacts, phone, user_id, handle)),
+        kind=clean_text(kind),
+        text=clean_text(text),
         sent_at=sent_at,
-        reply_to_provider_id=str(reply_to) if reply_to else None,
+        reply_to_provider_id=clean_text(reply_to) if reply_to else None,
     )
 
 
 def _parse_status(status: Any) -> DeliveryStatus | None:
     status = _dict(status)
-    status_id = status.get("id")
-    state = status.get("status")
-    if not isinstance(status_id, str) or not status_id or not isinstance(state, str) or not state:
+    status_id = _id(status.get("id"))
+    state = _id(status.get("status"))
+    if status_id is None or state is None:
         logger.warning("skipping WhatsApp status without id or status")
         return None
     try:
@@ -209,20 +245,19 @@ def _parse_status(status: Any) -> DeliveryStatus | None:
     errors = _list(status.get("errors"))
     if errors:
         first = _dict(errors[0])
-        code = first.get("code")
-        code = code if isinstance(code, int) and not isinstance(code, bool) else None
+        code = _error_code(first.get("code"))
         error = ProviderError(
             code=code,
-            title=str(first.get("title") or first.get("message") or ""),
-            details=str(_dict(first.get("error_data")).get("details") or ""),
+            title=clean_text(_str(first.get("title")) or _str(first.get("message"))),
+            details=clean_text(_str(_dict(first.get("error_data")).get("details"))),
             kind=error_kind_for(code),
         )
     return DeliveryStatus(
         channel=CHANNEL,
-        provider_message_id=status_id,
-        status=state,
+        provider_message_id=clean_text(status_id),
+        status=clean_text(state),
         occurred_at=occurred_at,
-        recipient_handle=str(status.get("recipient_id") or status.get("recipient_user_id") or ""),
+        recipient_handle=clean_text(_id(status.get("recipient_id")) or _id(status.get("recipient_user_id")) or ""),
         error=error,
     )
 
@@ -233,7 +268,9 @@ def parse_webhook_payload(raw_body: bytes) -> WebhookBatch:
     except UnicodeDecodeError as exc:
         raise WebhookError(400, "body is not valid UTF-8") from exc
     try:
-        payload = json.loads(text)
+        payload = loads_json(text)  # refuses nesting deeper than hygiene.MAX_JSON_DEPTH
+    except JsonTooDeep as exc:
+        raise WebhookError(400, str(exc)) from None
     except ValueError as exc:
         raise WebhookError(400, "body is not valid JSON") from exc
     if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
@@ -246,7 +283,7 @@ def parse_webhook_payload(raw_body: bytes) -> WebhookBatch:
             if change.get("field") != "messages":
                 continue
             value = _dict(change.get("value"))
-            account_id = str(_dict(value.get("metadata")).get("phone_number_id") or "")
+            account_id = _id(_dict(value.get("metadata")).get("phone_number_id")) or ""
             contacts = _list(value.get("contacts"))
             for message in _list(value.get("messages")):
                 parsed = _parse_message(message, account_id=account_id, contacts=contacts)
@@ -389,7 +426,7 @@ class WhatsAppConnector:
         if response.is_success:
             try:
                 data = response.json()
-            except ValueError:
+            except (ValueError, RecursionError):
                 data = None
             if not isinstance(data, dict):
                 raise ChannelError(ErrorKind.UNKNOWN, "unexpected response", http_status=response.status_code)
@@ -401,14 +438,13 @@ class WhatsAppConnector:
         retry_after = _retry_after(response.headers.get("Retry-After"))
         try:
             error = response.json().get("error")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             error = None
         if not isinstance(error, dict):
             kind = ErrorKind.RETRYABLE if status >= 500 or status == 429 else ErrorKind.UNKNOWN
             logger.warning("WhatsApp answered HTTP %s without a Graph error body", status)
             return ChannelError(kind, f"HTTP {status}", http_status=status, retry_after=retry_after)
-        code = error.get("code")
-        code = code if isinstance(code, int) and not isinstance(code, bool) else None
+        code = _error_code(error.get("code"))
         title = self._redact(_CODE_PREFIX.sub("", str(error.get("message") or "")) or f"HTTP {status}")
         details = self._redact(str(_dict(error.get("error_data")).get("details") or ""))
         kind = error_kind_for(code)

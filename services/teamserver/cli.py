@@ -32,7 +32,10 @@ def run(*, db: str | None, host: str, port: int, fd: int | None, exit_with_paren
         engine.dispose()
         return pool.supervise(db_url=settings.db_url, workers=workers, host=host, port=port, fd=fd,
                               exit_with_parent=exit_with_parent)
-    serve(logctx.RequestLog(create_app(settings)), host=host, port=port, fd=fd, exit_with_parent=exit_with_parent)
+    from services.teamserver.fastpath import WebhookFastPath
+
+    serve(logctx.RequestLog(WebhookFastPath(create_app(settings))), host=host, port=port, fd=fd,
+          exit_with_parent=exit_with_parent)
     return 0
 
 

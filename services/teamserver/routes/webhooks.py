@@ -41,21 +41,28 @@ def whatsapp_verify(
     return answer
 
 
-@router.post("/webhooks/whatsapp")
-async def whatsapp_webhook(request: Request) -> PlainTextResponse:
-    settings = request.app.state.settings
-    raw = await read_limited_body(request, settings.max_webhook_bytes)
+class WebhookRefused(Exception):
+    def __init__(self, status_code: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status_code = status_code
+        self.detail = detail
+
+
+async def receive_whatsapp(state, raw: bytes, signature: str | None) -> None:
+    """Verifies, parses and stores one WhatsApp webhook body; returns once it is committed. Raises
+    WebhookRefused with the status to answer. Shared by the route and the fast path (fastpath.py)."""
+    settings = state.settings
     if not settings.meta_app_secret:
         log.error("WhatsApp webhook refused: WORKSTATION_META_APP_SECRET is not configured")
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "webhook secret not configured")
-    if not whatsapp.verify_signature(settings.meta_app_secret, raw, request.headers.get("x-hub-signature-256")):
+        raise WebhookRefused(status.HTTP_503_SERVICE_UNAVAILABLE, "webhook secret not configured")
+    if not whatsapp.verify_signature(settings.meta_app_secret, raw, signature):
         log.warning("WhatsApp webhook refused: bad or missing signature (%d bytes)", len(raw))
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "bad signature")
+        raise WebhookRefused(status.HTTP_403_FORBIDDEN, "bad signature")
     try:
         batch = whatsapp.parse_webhook_payload(raw)
     except WebhookError as exc:
         log.warning("WhatsApp webhook refused: %s", exc.reason)
-        raise HTTPException(exc.status_code, exc.reason) from None
+        raise WebhookRefused(exc.status_code, exc.reason) from None
     ours = settings.whatsapp_phone_number_id
     if ours:
         # One Meta app can serve several numbers: only this server's number is ours to store and answer.
@@ -67,8 +74,20 @@ async def whatsapp_webhook(request: Request) -> PlainTextResponse:
     if batch.messages or batch.statuses:
         try:
             # Committed (with whatever else arrived meanwhile) before we answer; the change is announced.
-            await request.app.state.ingestor.submit(batch)
+            await state.ingestor.submit(batch)
         except RuntimeError:
-            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "could not store the webhook; "
-                                "deliver it again") from None
-    return PlainTextResponse("EVENT_RECEIVED")
+            raise WebhookRefused(status.HTTP_503_SERVICE_UNAVAILABLE,
+                                 "could not store the webhook; deliver it again") from None
+
+
+ACK = "EVENT_RECEIVED"
+
+
+@router.post("/webhooks/whatsapp")
+async def whatsapp_webhook(request: Request) -> PlainTextResponse:
+    raw = await read_limited_body(request, request.app.state.settings.max_webhook_bytes)
+    try:
+        await receive_whatsapp(request.app.state, raw, request.headers.get("x-hub-signature-256"))
+    except WebhookRefused as exc:
+        raise HTTPException(exc.status_code, exc.detail) from None
+    return PlainTextResponse(ACK)
