@@ -12,6 +12,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from concurrent.futures import Future
 
 import sqlalchemy as sa
@@ -33,11 +34,12 @@ _STOP = object()
 
 class Ingestor:
     def __init__(self, engine: Engine, broadcaster: Broadcaster, *, max_group: int = 256,
-                 attempts: int = 3) -> None:
+                 attempts: int = 3, linger: float = 0.002) -> None:
         self._engine = engine
         self._broadcaster = broadcaster
         self._max_group = max_group
         self._attempts = attempts
+        self._linger = linger
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
         self._postgres = engine.dialect.name == "postgresql"
@@ -67,11 +69,24 @@ class Ingestor:
             if item is _STOP:
                 break
             group = [item]
+            # Under load (more than one webhook waiting), linger a moment for the next ones: a bigger group
+            # spreads the transaction's fixed cost; a lone webhook on a quiet server is stored at once.
+            deadline = None
             while len(group) < self._max_group:
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
-                    break
+                    if len(group) == 1 or self._linger <= 0:
+                        break
+                    if deadline is None:
+                        deadline = time.monotonic() + self._linger
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    try:
+                        item = self._queue.get(timeout=remaining)
+                    except queue.Empty:
+                        break
                 if item is _STOP:
                     stopping = True
                     break
