@@ -1,6 +1,14 @@
-"""The merged feed: every conversation from every channel, newest first, as a list model."""
+"""The merged feed: every conversation from every channel, newest first, as a lazy list model.
+
+The model holds the ordered conversation ids of the feed (a few hundred kilobytes for 100,000
+conversations) and only the rows around what the view shows: a bounded cache, filled a page at a time
+by primary-key reads when a row is first painted. A refresh (a sync, a local write) swaps in the new
+ids and the freshly read rows the view is showing, with one structural signal, never one per row.
+"""
 
 from __future__ import annotations
+
+from typing import Callable
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
@@ -15,27 +23,37 @@ TimeTextRole = Qt.ItemDataRole.UserRole + 5
 UnreadRole = Qt.ItemDataRole.UserRole + 6
 DirectionRole = Qt.ItemDataRole.UserRole + 7
 
+PAGE = 64  # rows read together when the view reaches rows not yet in memory
+MAX_ROWS = 1024  # rows kept in memory at most (a few screenfuls around the view)
+
+Fetch = Callable[[list[int]], list[FeedRow]]
+
 
 class FeedModel(QAbstractListModel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self._rows: list[FeedRow] = []
+        self._ids: list[int] = []
+        self._cache: dict[int, FeedRow] = {}  # conversation id -> row; insertion order = age
+        self._fetch: Fetch | None = None
 
+    # -- Qt ------------------------------------------------------------------------------------------------
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
+        return 0 if parent.isValid() else len(self._ids)
 
     def data(self, index, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        if not index.isValid():
             return None
-        row = self._rows[index.row()]
+        row = self.conversation_at(index.row())
+        if row is None:
+            return None
+        if role == ConversationIdRole:
+            return row.conversation_id
         if role == Qt.ItemDataRole.DisplayRole:
             return row.customer_name
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{row.customer_name} · {channel_name(row.channel)}"
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return f"{row.customer_name}, {channel_name(row.channel)}: {row.preview}"
-        if role == ConversationIdRole:
-            return row.conversation_id
         if role == ChannelRole:
             return row.channel
         if role == CustomerNameRole:
@@ -50,24 +68,106 @@ class FeedModel(QAbstractListModel):
             return row.last_direction
         return None
 
-    def set_rows(self, rows: list[FeedRow]) -> None:
-        """Replaces the rows; an unchanged order only repaints, so selection and scroll stay put."""
-        same_order = [r.conversation_id for r in rows] == [r.conversation_id for r in self._rows]
-        if same_order:
-            changed = [i for i, (a, b) in enumerate(zip(rows, self._rows)) if a != b]
-            self._rows = rows
-            if changed:
-                self.dataChanged.emit(self.index(changed[0]), self.index(changed[-1]))
-            return
-        self.beginResetModel()
-        self._rows = rows
-        self.endResetModel()
-
-    def row_of(self, conversation_id: int) -> int:
-        for i, row in enumerate(self._rows):
-            if row.conversation_id == conversation_id:
-                return i
-        return -1
-
+    # -- reading -------------------------------------------------------------------------------------------
     def conversation_at(self, row: int) -> FeedRow | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
+        if not 0 <= row < len(self._ids):
+            return None
+        found = self._cache.get(self._ids[row])
+        if found is None and self._fetch is not None:
+            self._load_page(row)
+            found = self._cache.get(self._ids[row])
+        return found
+
+    def _load_page(self, row: int) -> None:
+        start = row - row % PAGE
+        wanted = [i for i in self._ids[start:start + PAGE] if i not in self._cache]
+        for fetched in self._fetch(wanted):
+            self._cache[fetched.conversation_id] = fetched
+        if len(self._cache) > MAX_ROWS:
+            # Forget the rows read longest ago (a full scroll never holds more than MAX_ROWS).
+            for key in list(self._cache)[: len(self._cache) - MAX_ROWS]:
+                del self._cache[key]
+
+    def row_of(self, conversation_id: int | None) -> int:
+        try:
+            return self._ids.index(conversation_id)
+        except ValueError:
+            return -1
+
+    def ids(self) -> list[int]:
+        return list(self._ids)
+
+    def cached_rows(self) -> int:
+        return len(self._cache)
+
+    # -- updating ------------------------------------------------------------------------------------------
+    def set_rows(self, rows: list[FeedRow]) -> None:
+        """Shows exactly these rows (search results)."""
+        self.set_feed([r.conversation_id for r in rows], rows, None)
+
+    def set_feed(self, ids: list[int], rows: list[FeedRow], fetch: Fetch | None) -> None:
+        """Shows the feed `ids`, with `rows` freshly read for some of them (those in view) and `fetch`
+        to read the others when they are painted. An unchanged order only repaints the rows that changed;
+        a new order is one layout change that keeps the selection on its conversation; rows that came or
+        went are one insert at the top and one removal per run of removed rows."""
+        old_ids, old_cache = self._ids, self._cache
+        self._fetch = fetch
+        fresh = {r.conversation_id: r for r in rows}
+        if ids == old_ids:
+            # Rows not read again may be stale: keep only the ones that were just read.
+            self._cache = fresh
+            changed = [self._ids.index(cid) for cid, row in fresh.items() if old_cache.get(cid) != row]
+            if changed:
+                self.dataChanged.emit(self.index(min(changed)), self.index(max(changed)))
+            return
+        if not old_ids or not ids:
+            self.beginResetModel()
+            self._ids, self._cache = list(ids), fresh
+            self.endResetModel()
+            return
+        new_set, old_set = set(ids), set(old_ids)
+        removed_rows = [i for i, cid in enumerate(old_ids) if cid not in new_set]
+        added = [cid for cid in ids if cid not in old_set]
+        runs = _runs(removed_rows)
+        if len(runs) > 64:
+            # Too scattered for removals to be cheap signals: one layout change does it all.
+            self._relayout(ids, fresh)
+            return
+        # While the structure changes, rows come only from what is kept: nothing is read midway.
+        self._cache = {**{k: v for k, v in old_cache.items() if k in new_set}, **fresh}
+        for first, last in reversed(runs):
+            self.beginRemoveRows(QModelIndex(), first, last)
+            del self._ids[first:last + 1]
+            self.endRemoveRows()
+        if added:
+            self.beginInsertRows(QModelIndex(), 0, len(added) - 1)
+            self._ids = added + self._ids
+            self.endInsertRows()
+        if self._ids != ids:
+            self._relayout(ids, self._cache)
+        self._cache = fresh
+
+    def _relayout(self, ids: list[int], cache: dict[int, FeedRow]) -> None:
+        self.layoutAboutToBeChanged.emit()
+        old_ids = self._ids
+        persistent = self.persistentIndexList()
+        self._ids, self._cache = list(ids), cache
+        if persistent:
+            position = {cid: i for i, cid in enumerate(self._ids)} if len(persistent) > 8 else None
+            targets = []
+            for index in persistent:
+                cid = old_ids[index.row()] if 0 <= index.row() < len(old_ids) else None
+                row = (position.get(cid, -1) if position is not None else self.row_of(cid)) if cid is not None else -1
+                targets.append(self.index(row, index.column()) if row >= 0 else QModelIndex())
+            self.changePersistentIndexList(persistent, targets)
+        self.layoutChanged.emit()
+
+
+def _runs(rows: list[int]) -> list[tuple[int, int]]:
+    runs: list[tuple[int, int]] = []
+    for r in rows:
+        if runs and runs[-1][1] == r - 1:
+            runs[-1] = (runs[-1][0], r)
+        else:
+            runs.append((r, r))
+    return runs

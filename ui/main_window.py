@@ -298,7 +298,7 @@ class MainWindow(QMainWindow):
         self.feed_filter.setCurrentIndex(max(0, self.feed_filter.findData(view)))
 
     def on_feed_filter_current_index_changed(self, _index: int) -> None:
-        self._run("feed", self._reload_feed())
+        self._run("feed", self._reload_feed(watch=False))
 
     def _feed_window(self, *, from_top: bool) -> tuple[int, int]:
         """The rows to read with the feed: those the view shows now (after a refresh the view keeps its
@@ -309,8 +309,11 @@ class MainWindow(QMainWindow):
         visible = viewport.height() // max(row_h or 56, 1) + 2
         return max(0, top - 8), top + visible + 16
 
-    async def _reload_feed(self) -> None:
+    async def _reload_feed(self, *, watch: bool = True) -> None:
+        """`watch=False`: only what the feed shows changed (another view), not the data: the notifications'
+        rows are not read again."""
         searching = self.searching
+        watch = watch and not searching
         view = self.feed_view_name
         replace = searching or view != self._feed_view_shown
         # Until the first pull is through (or again after a reset) the feed is the starting state,
@@ -321,7 +324,7 @@ class MainWindow(QMainWindow):
         snapshot = await self.workspace.feed_snapshot(
             search=self.search_edit.text() if searching else None,
             mentions_after=None if baseline else self._last_note_id,
-            view=view, window=self._feed_window(from_top=replace))
+            view=view, window=self._feed_window(from_top=replace), watch=watch)
         self._agent_names = snapshot.agent_names
         self.thread_model.agent_names = self._agent_names
         self.failed_label.setText(self.tr("%1 not sent").replace("%1", str(snapshot.failed_ops)))
@@ -351,7 +354,7 @@ class MainWindow(QMainWindow):
             self._first_feed = False
             restore = self.feed_model.row_of(self._restore_conversation) if self._restore_conversation else -1
             self.feed_view.setCurrentIndex(self.feed_model.index(max(restore, 0)))
-        if not searching:
+        if watch:
             self.notifier.update_feed(snapshot.watched, baseline=baseline)
             self._update_title()
         for _local_id, conversation_id, text, author in snapshot.mentions:

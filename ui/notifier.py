@@ -48,7 +48,8 @@ class Notifier(QObject):
             self.open_requested.emit(self._last_conversation)
 
     def update_feed(self, rows: list[FeedRow], *, baseline: bool = False) -> None:
-        """Called with the whole feed after each reload: updates the count and notices new work.
+        """Called after each reload with the conversations it follows (the agent's own and the unassigned
+        ones waiting: `Cache.watch_rows`, not the whole feed): updates the count and notices new work.
         `baseline`: this is the state to start from (before the first sync completed, after a reset),
         so nothing in it is news."""
         self.waiting = len(waiting_on(rows, self.agent_id))
@@ -64,7 +65,8 @@ class Notifier(QObject):
             if row.assignee_id == self.agent_id and was_assignee != self.agent_id \
                     and row.updated_by_agent_id != self.agent_id:
                 self.notify(self.tr("Assigned to you"), f"{row.customer_name}: {row.preview}", row.conversation_id)
-            elif row.assignee_id == self.agent_id and row.inbound_count > was_count:
+            elif row.assignee_id == self.agent_id and before is not None and row.inbound_count > was_count:
+                # (Not followed before, it was not the agent's: taking it is not a new message.)
                 self.notify(self.tr("New message from %1").replace("%1", row.customer_name), row.preview,
                             row.conversation_id)
 

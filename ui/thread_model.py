@@ -80,20 +80,28 @@ def status_text(row: ThreadRow) -> str:
     return text
 
 
+WINDOW = 150  # messages shown when a conversation opens; older ones come in as the agent scrolls up
+
+
 class ThreadModel(QAbstractListModel):
+    """Holds the whole thread but shows its newest WINDOW rows at first: a conversation of thousands of
+    messages opens as fast as a short one, since the view lays out (measures) only the rows it has.
+    `show_older()` brings in the previous ones, a window at a time."""
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self._rows: list[ThreadRow] = []
+        self._all: list[ThreadRow] = []
+        self._first = 0  # index in _all of the first row shown
         self.conversation_id: int | None = None
         self.agent_names: dict[int, str] = {}
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
+        return 0 if parent.isValid() else len(self._all) - self._first
 
     def data(self, index, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        if not index.isValid() or not 0 <= index.row() < len(self._all) - self._first:
             return None
-        row = self._rows[index.row()]
+        row = self._all[self._first + index.row()]
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             return event_text(row, self.agent_names) if row.direction == "event" else row.text
         if role == DirectionRole:
@@ -114,24 +122,42 @@ class ThreadModel(QAbstractListModel):
 
     def set_rows(self, conversation_id: int | None, rows: list[ThreadRow]) -> bool:
         """Returns True when rows were added at the end (the view then scrolls down)."""
-        keys_old = [r.key for r in self._rows]
+        keys_old = [r.key for r in self._all]
         keys_new = [r.key for r in rows]
         if conversation_id == self.conversation_id and keys_new[: len(keys_old)] == keys_old:
-            for i, (a, b) in enumerate(zip(rows, self._rows)):
-                if a != b:
-                    self._rows[i] = a
-                    self.dataChanged.emit(self.index(i), self.index(i))
-            if len(rows) > len(self._rows):
-                self.beginInsertRows(QModelIndex(), len(self._rows), len(rows) - 1)
-                self._rows = list(rows)
+            changed = [i for i in range(self._first, len(self._all)) if rows[i] != self._all[i]]
+            for i in changed:
+                self._all[i] = rows[i]
+            if changed:
+                self.dataChanged.emit(self.index(changed[0] - self._first), self.index(changed[-1] - self._first))
+            # Rows before the window may have changed too; they are read when shown.
+            self._all[: self._first] = rows[: self._first]
+            if len(rows) > len(self._all):
+                shown = len(self._all) - self._first
+                self.beginInsertRows(QModelIndex(), shown, len(rows) - self._first - 1)
+                self._all = list(rows)
                 self.endInsertRows()
                 return True
             return False
         self.beginResetModel()
         self.conversation_id = conversation_id
-        self._rows = list(rows)
+        self._all = list(rows)
+        self._first = max(0, len(rows) - WINDOW)
         self.endResetModel()
         return True
 
+    def has_older(self) -> bool:
+        return self._first > 0
+
+    def show_older(self, count: int = WINDOW) -> int:
+        """Shows up to `count` older rows above the first one shown; returns how many."""
+        count = min(count, self._first)
+        if count:
+            self.beginInsertRows(QModelIndex(), 0, count - 1)
+            self._first -= count
+            self.endInsertRows()
+        return count
+
     def rows(self) -> list[ThreadRow]:
-        return list(self._rows)
+        """Every row of the thread, shown or not yet."""
+        return list(self._all)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import logging
 from pathlib import Path
 from typing import Callable
@@ -20,11 +20,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class FeedSnapshot:
-    rows: list  # FeedRow, or SearchHit when searching
+    rows: list  # SearchHit when searching; else the FeedRows of ids[window start:end] (what the view shows)
     agent_names: dict[int, str]
     failed_ops: int
     mentions: list[tuple[int, int, str, str]]  # new notes mentioning the agent: local id, conversation, text, author
     last_note_id: int
+    ids: list[int] | None = None  # the feed view's conversation ids, newest first (None when searching)
+    watched: list = field(default_factory=list)  # FeedRows the notifications follow (Cache.watch_rows)
 
 
 def default_cache_path(server_url: str, agent_id: int) -> Path:
@@ -61,6 +63,11 @@ class Workspace:
     async def feed(self) -> list[FeedRow]:
         return await self.db.run(self.cache.feed)
 
+    def feed_rows_now(self, conversation_ids: list[int]) -> list[FeedRow]:
+        """The rows the feed is about to paint, read at once on the calling (UI) thread: a primary-key read
+        of at most a page of rows on the cache's own read connection, which never waits on the worker."""
+        return self.cache.feed_rows(conversation_ids)
+
     async def thread(self, conversation_id: int) -> list[ThreadRow]:
         return await self.db.run(self.cache.thread, conversation_id)
 
@@ -79,19 +86,28 @@ class Workspace:
     async def search(self, text: str) -> list[SearchHit]:
         return await self.db.run(self.cache.search, text)
 
-    async def feed_snapshot(self, *, search: str | None, mentions_after: int | None) -> FeedSnapshot:
-        """Everything the feed and its neighbours show, read in one trip to the database thread."""
+    async def feed_snapshot(self, *, search: str | None, mentions_after: int | None, view: str = "all",
+                            window: tuple[int, int] = (0, 64), watch: bool = True) -> FeedSnapshot:
+        """Everything the feed and its neighbours show, read in one trip to the database thread: the view's
+        ids and the rows of ids[window], never the whole feed's rows; `watch`: also the rows the
+        notifications follow (not needed when only the view changed)."""
         needle = "@" + canned.first_name(self.agent.name)
 
         def read() -> FeedSnapshot:
-            rows = self.cache.search(search) if search else self.cache.feed()
+            if search:
+                rows, ids = self.cache.search(search), None
+            else:
+                ids = self.cache.feed_ids(view, agent_id=self.agent.id)
+                start, end = window
+                rows = self.cache.feed_rows(ids[max(0, start):max(0, end)])
             if mentions_after is None:
                 mentions, last_note = [], self.cache.last_note_id()  # older notes are not news
             else:
                 mentions = self.cache.notes_mentioning(needle, after_local_id=mentions_after, not_by=self.agent.id)
                 last_note = max([mentions_after] + [m[0] for m in mentions])
             return FeedSnapshot(rows=rows, agent_names={a.id: a.name for a in self.cache.agents()},
-                                failed_ops=self.cache.failed_ops(), mentions=mentions, last_note_id=last_note)
+                                failed_ops=self.cache.failed_ops(), mentions=mentions, last_note_id=last_note,
+                                ids=ids, watched=self.cache.watch_rows(self.agent.id) if watch and not search else [])
 
         return await self.db.run(read)
 
