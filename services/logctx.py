@@ -150,9 +150,11 @@ class RequestLog:
         finally:
             fields["status"] = status["code"]
             fields["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
-            # Webhooks arrive at the rate customers write: their acknowledgements are DEBUG lines, their
-            # refusals (and everything else) INFO.
-            level = logging.DEBUG if status["code"] < 400 and fields["path"].startswith("/webhooks/") else logging.INFO
+            # Webhooks arrive at the rate customers write: their acknowledgements are DEBUG lines; their
+            # refusals, the subscription check and everything else are INFO.
+            quiet = (status["code"] < 400 and fields["method"] == "POST"
+                     and fields["path"].startswith("/webhooks/"))
+            level = logging.DEBUG if quiet else logging.INFO
             if self.log.isEnabledFor(level):
                 self.log.log(level, "%s %s %s", fields["method"], fields["path"], status["code"])
             _request.reset(token)

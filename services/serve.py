@@ -46,8 +46,8 @@ def serve(
     server.run(sockets=sockets)
 
 
-def _watch_parent(server: uvicorn.Server) -> None:
-    """The parent holds our stdin open; when it goes away (even killed), stdin ends and we stop."""
+def on_parent_exit(callback) -> None:
+    """The parent holds our stdin open; when it goes away (even killed), stdin ends and `callback` runs."""
 
     def wait_for_eof() -> None:
         try:
@@ -56,6 +56,13 @@ def _watch_parent(server: uvicorn.Server) -> None:
         except (OSError, ValueError):
             pass
         log.info("parent went away; shutting down")
-        server.should_exit = True
+        callback()
 
     threading.Thread(target=wait_for_eof, name="parent-watch", daemon=True).start()
+
+
+def _watch_parent(server: uvicorn.Server) -> None:
+    def stop() -> None:
+        server.should_exit = True
+
+    on_parent_exit(stop)

@@ -16,7 +16,24 @@ RETRY_SECONDS = 1.0
 LEADER_POLL_SECONDS = 2.0
 
 
-class Listener:
+class _Background:
+    """A coroutine `_run` kept as a task from `start` until `stop`."""
+
+    _task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.ensure_future(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        raise NotImplementedError
+
+
+class Listener(_Background):
     """Keeps a LISTEN connection open (reconnecting after failures) and hands notifications' payloads to
     the callback of their channel. `on_connect` runs after every (re)connect: notifications sent while we
     were away are lost, so the caller catches up from the database."""
@@ -26,16 +43,7 @@ class Listener:
         self._dsn = dsn
         self._handlers = handlers
         self._on_connect = on_connect
-        self._task: asyncio.Task | None = None
         self.connected = asyncio.Event()
-
-    def start(self) -> None:
-        self._task = asyncio.ensure_future(self._run())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
 
     async def _run(self) -> None:
         while True:
@@ -58,7 +66,7 @@ class Listener:
                 await asyncio.sleep(RETRY_SECONDS)
 
 
-class LeaderElection:
+class LeaderElection(_Background):
     """Tries to hold a session-level advisory lock; runs `on_elected` when it gets it and `on_deposed` when
     its connection (and so the lock) is lost. A worker that dies releases the lock with its connection."""
 
@@ -67,16 +75,10 @@ class LeaderElection:
         self._dsn = dsn
         self._on_elected = on_elected
         self._on_deposed = on_deposed
-        self._task: asyncio.Task | None = None
         self.leader = False
 
-    def start(self) -> None:
-        self._task = asyncio.ensure_future(self._run())
-
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await super().stop()
         if self.leader:
             self.leader = False
             await self._on_deposed()

@@ -16,6 +16,8 @@ import sys
 import threading
 import time
 
+from services.serve import on_parent_exit
+
 log = logging.getLogger(__name__)
 RESTART_PAUSE = 1.0
 
@@ -42,15 +44,7 @@ def supervise(*, db_url: str, workers: int, host: str, port: int, fd: int | None
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     if exit_with_parent:
-        def wait_for_eof() -> None:
-            try:
-                while sys.stdin.buffer.read(4096):
-                    pass
-            except (OSError, ValueError):
-                pass
-            stop.set()
-
-        threading.Thread(target=wait_for_eof, name="parent-watch", daemon=True).start()
+        on_parent_exit(stop.set)
 
     def start_worker() -> subprocess.Popen:
         return subprocess.Popen(command, pass_fds=(sock.fileno(),), stdin=subprocess.PIPE, env=env)

@@ -95,3 +95,20 @@ def test_request_fields_ride_along_and_an_access_line_ends_each_request(captured
     assert inner["request_id"] == access["request_id"] and inner["client"] == "10.0.0.5"
     assert access["logger"] == "workstation.access" and access["status"] == 204 and "duration_ms" in access
     assert "vt-999999" not in captured.getvalue()
+
+
+def test_acknowledged_webhook_posts_are_debug_lines_and_refusals_info(captured):
+    def app_answering(code):
+        async def app(scope, receive, send):
+            await send({"type": "http.response.start", "status": code, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+        return app
+
+    async def send(message):
+        pass
+
+    scope = {"type": "http", "method": "POST", "path": "/webhooks/whatsapp", "client": ("10.0.0.5", 5555)}
+    asyncio.run(logctx.RequestLog(app_answering(200))(scope, None, send))
+    asyncio.run(logctx.RequestLog(app_answering(403))(scope, None, send))
+    [line] = _lines(captured)  # the logger is at INFO: only the refusal is written
+    assert line["status"] == 403 and line["level"] == "INFO"
