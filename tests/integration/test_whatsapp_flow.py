@@ -285,3 +285,33 @@ def test_a_key_reused_for_a_different_request_is_refused(stack):
     reused = _reply(stack, token, conversation_id, "a different text", key)
     assert reused.status_code == 422 and "different request" in reused.json()["detail"]
     assert "a different text" not in [m["text"] for m in sync_all(stack, token)["messages"]]
+
+
+def test_a_burst_of_changes_is_announced_a_few_times_a_second_ending_with_the_newest(stack):
+    """Every announcement costs each agent a /v1/sync round trip: a burst is coalesced, never dropped."""
+    from services.teamserver.routes.sync import POKE_INTERVAL
+
+    token, _ = sign_in(stack)
+    seqs: list[tuple[float, int]] = []  # (time read, seq)
+    with httpx.Client(timeout=httpx.Timeout(5.0, read=10.0)) as client:
+        with client.stream("GET", f"{stack.server_url}/v1/events", headers={"Authorization": f"Bearer {token}"}) as r:
+            lines = r.iter_lines()
+            for line in lines:  # the stream's first announcement: where it starts
+                if line.startswith("data:"):
+                    break
+            started = time.monotonic()
+            for i in range(40):
+                wamid = f"wamid.{uuid.uuid4().hex}"
+                assert post_signed(stack, text_webhook(wa_id=unique_wa_id(), name="Burst", text=f"burst {i}",
+                                                       wamid=wamid, timestamp=int(time.time()),
+                                                       phone_number_id=DEMO_PHONE_NUMBER_ID)).status_code == 200
+            burst = time.monotonic() - started
+            newest = latest_seq(stack, token)
+            for line in lines:
+                if line.startswith("data:"):
+                    seqs.append((time.monotonic(), json.loads(line[5:])["seq"]))
+                    if seqs[-1][1] >= newest:
+                        break
+    assert seqs[-1][1] >= newest
+    # 40 commits; one announcement each would be 40.
+    assert len(seqs) <= burst / POKE_INTERVAL + 2, (len(seqs), burst)

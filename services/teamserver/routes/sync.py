@@ -19,6 +19,7 @@ from workstation import protocol
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["sync"])
 KEEPALIVE_SECONDS = 15.0
+POKE_INTERVAL = 0.2
 
 
 class PageCache:
@@ -87,6 +88,7 @@ async def events(agent: CurrentAgent, request: Request, token: Annotated[str, De
     async def stream():
         yield "retry: 2000\n\n"
         seen = -1
+        last_poke = 0.0
         next_check = time.monotonic() + recheck
         while not broadcaster.closed:
             seq = await broadcaster.wait_newer(seen, min(KEEPALIVE_SECONDS, recheck))
@@ -101,9 +103,16 @@ async def events(agent: CurrentAgent, request: Request, token: Annotated[str, De
             if seq is None:
                 yield ": keep-alive\n\n"
                 continue
+            # At most one announcement per POKE_INTERVAL: the first of a quiet spell goes out at once, and
+            # under load each agent pulls a few times a second, not once per change (every announcement
+            # costs a /v1/sync round trip for every agent).
+            wait = last_poke + POKE_INTERVAL - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+                seq = max(seq, broadcaster.latest)
             seen = seq
+            last_poke = time.monotonic()
             yield f"id: {seq}\nevent: change\ndata: {protocol.EventPoke(seq=seq, epoch=epoch).model_dump_json()}\n\n"
-            await asyncio.sleep(0)
 
     return StreamingResponse(
         stream(),
