@@ -28,7 +28,7 @@ class PageCache:
     change up to it (sequence order is commit order) and entity rows at least that new, so serving it again
     while `newest` has not moved gives what a fresh read would."""
 
-    def __init__(self, max_bytes: int = 32 * 1024 * 1024) -> None:
+    def __init__(self, max_bytes: int = 8 * 1024 * 1024) -> None:
         self._pages: OrderedDict[tuple[int, int, int], bytes] = OrderedDict()
         self._bytes = 0
         self._max_bytes = max_bytes
