@@ -92,7 +92,9 @@ if command -v psql >/dev/null && psql "$PG_URL" -qc "CREATE SCHEMA $schema" >/de
     if curl -fsS "http://127.0.0.1:$port/v1/health" >/dev/null 2>&1; then ok=1; break; fi
     sleep 0.1
   done
-  kill -TERM "$server" 2>/dev/null || true
+  # $server is the subshell of run(); the supervisor is the program itself. SIGTERM must stop it and both
+  # workers (the leftover check below fails otherwise).
+  pkill -TERM -f "workstation server --workers 2 --port $port" 2>/dev/null || true
   wait "$server" 2>/dev/null || true
   tables=$(psql "$PG_URL" -tAc "SELECT count(*) FROM information_schema.tables WHERE table_schema = '$schema'")
   psql "$PG_URL" -qc "DROP SCHEMA $schema CASCADE" >/dev/null 2>&1 || true
