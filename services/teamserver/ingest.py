@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from typing import Iterable, Iterator
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -62,9 +63,15 @@ def apply_recorded_statuses(session: Session, message: Message) -> bool:
     return changed
 
 
-def _chunks(items: list, size: int = 500):
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
+def _chunks_by_channel(keys: Iterable[tuple[str, str]], size: int = 500) -> Iterator[tuple[str, list[str]]]:
+    """(channel, id) pairs as (channel, up to `size` distinct ids) for `IN` lookups of bounded length."""
+    by_channel: dict[str, set[str]] = defaultdict(set)
+    for channel, key in keys:
+        by_channel[channel].add(key)
+    for channel, ids in by_channel.items():
+        ordered = sorted(ids)
+        for i in range(0, len(ordered), size):
+            yield channel, ordered[i:i + size]
 
 
 def _new_inbound(conn: sa.Connection, messages: list[InboundMessage]) -> list[InboundMessage]:
@@ -72,15 +79,11 @@ def _new_inbound(conn: sa.Connection, messages: list[InboundMessage]) -> list[In
     unique: dict[tuple[str, str], InboundMessage] = {}
     for msg in messages:
         unique.setdefault((msg.channel, msg.provider_message_id), msg)
-    by_channel: dict[str, list[str]] = defaultdict(list)
-    for channel, provider_id in unique:
-        by_channel[channel].append(provider_id)
-    for channel, ids in by_channel.items():
-        for chunk in _chunks(ids):
-            for provider_id in conn.execute(
-                sa.select(M.c.provider_id).where(M.c.channel == channel, M.c.provider_id.in_(chunk))
-            ).scalars():
-                unique.pop((channel, provider_id), None)
+    for channel, chunk in _chunks_by_channel(list(unique)):
+        for provider_id in conn.execute(
+            sa.select(M.c.provider_id).where(M.c.channel == channel, M.c.provider_id.in_(chunk))
+        ).scalars():
+            unique.pop((channel, provider_id), None)
     return sorted(unique.values(), key=lambda m: m.sent_at)
 
 
@@ -93,16 +96,12 @@ def _identities(session: Session, conn: sa.Connection, messages: list[InboundMes
         if msg.sender_name or key not in newest_name:
             newest_name[key] = msg.sender_name
     found: dict[tuple[str, str], dict] = {}
-    by_channel: dict[str, list[str]] = defaultdict(list)
-    for channel, handle in newest_name:
-        by_channel[channel].append(handle)
-    for channel, handles in by_channel.items():
-        for chunk in _chunks(handles):
-            for row in conn.execute(
-                sa.select(I.c.id, I.c.customer_id, I.c.handle, I.c.display_name)
-                .where(I.c.channel == channel, I.c.handle.in_(chunk))
-            ).mappings():
-                found[(channel, row["handle"])] = dict(row)
+    for channel, chunk in _chunks_by_channel(newest_name):
+        for row in conn.execute(
+            sa.select(I.c.id, I.c.customer_id, I.c.handle, I.c.display_name)
+            .where(I.c.channel == channel, I.c.handle.in_(chunk))
+        ).mappings():
+            found[(channel, row["handle"])] = dict(row)
     renamed = [
         {"b_id": row["id"], "b_name": newest_name[key]}
         for key, row in found.items() if newest_name[key] and newest_name[key] != row["display_name"]
@@ -135,8 +134,10 @@ def _open_conversations(conn: sa.Connection, identities: list[dict], channel_of:
     """identity id → its open conversation (the newest not resolved), made where there is none."""
     ids = [row["id"] for row in identities]
     found: dict[int, dict] = {}
-    cols = (V.c.id, V.c.identity_id, V.c.last_message_at, V.c.last_inbound_at, V.c.inbound_count)
-    for chunk in _chunks(ids):
+    cols = (V.c.id, V.c.identity_id, V.c.last_message_at, V.c.last_message_preview, V.c.last_message_direction,
+            V.c.last_inbound_at, V.c.inbound_count)
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
         for row in conn.execute(
             sa.select(*cols).where(V.c.identity_id.in_(chunk), V.c.status != "resolved").order_by(V.c.id.desc())
         ).mappings():
@@ -152,6 +153,7 @@ def _open_conversations(conn: sa.Connection, identities: list[dict], channel_of:
         ).scalars().all()
         for row, cid in zip(missing, new_ids):
             found[row["id"]] = {"id": cid, "identity_id": row["id"], "last_message_at": None,
+                                "last_message_preview": "", "last_message_direction": None,
                                 "last_inbound_at": None, "inbound_count": 0}
     return found
 
@@ -176,31 +178,25 @@ def store_inbound_many(session: Session, messages: list[InboundMessage]) -> int:
         if conversation["last_message_at"] is None or msg.sent_at >= conversation["last_message_at"]:
             conversation["last_message_at"] = msg.sent_at
             conversation["last_message_preview"] = preview(msg.text)
+            conversation["last_message_direction"] = "in"
         if conversation["last_inbound_at"] is None or msg.sent_at > conversation["last_inbound_at"]:
             conversation["last_inbound_at"] = msg.sent_at
         conversation["inbound_count"] += 1
         touched[conversation["id"]] = conversation
     message_ids = conn.execute(sa.insert(M).returning(M.c.id, sort_by_parameter_order=True), rows).scalars().all()
-    updates = [c for c in touched.values() if "last_message_preview" in c]
-    if updates:
-        conn.execute(
-            V.update().where(V.c.id == sa.bindparam("b_id")).values(
-                last_message_at=sa.bindparam("b_at", type_=UTCDateTime()),
-                last_message_preview=sa.bindparam("b_preview"),
-                last_message_direction="in",
-                last_inbound_at=sa.bindparam("b_in", type_=UTCDateTime()),
-                inbound_count=sa.bindparam("b_count"),
-            ),
-            [{"b_id": c["id"], "b_at": c["last_message_at"], "b_preview": c["last_message_preview"],
-              "b_in": c["last_inbound_at"], "b_count": c["inbound_count"]} for c in updates],
-        )
-    others = [c for c in touched.values() if "last_message_preview" not in c]
-    if others:  # only older messages arrived late: the conversation's latest message stays as it was
-        conn.execute(
-            V.update().where(V.c.id == sa.bindparam("b_id")).values(
-                last_inbound_at=sa.bindparam("b_in", type_=UTCDateTime()), inbound_count=sa.bindparam("b_count")),
-            [{"b_id": c["id"], "b_in": c["last_inbound_at"], "b_count": c["inbound_count"]} for c in others],
-        )
+    # One statement for every conversation touched; a late older message leaves its latest message as it was.
+    conn.execute(
+        V.update().where(V.c.id == sa.bindparam("b_id")).values(
+            last_message_at=sa.bindparam("b_at", type_=UTCDateTime()),
+            last_message_preview=sa.bindparam("b_preview"),
+            last_message_direction=sa.bindparam("b_direction"),
+            last_inbound_at=sa.bindparam("b_in", type_=UTCDateTime()),
+            inbound_count=sa.bindparam("b_count"),
+        ),
+        [{"b_id": c["id"], "b_at": c["last_message_at"], "b_preview": c["last_message_preview"],
+          "b_direction": c["last_message_direction"], "b_in": c["last_inbound_at"], "b_count": c["inbound_count"]}
+         for c in touched.values()],
+    )
     for conversation_id in touched:
         changes.record(session, "conversation", conversation_id)
     for message_id in message_ids:
@@ -216,16 +212,12 @@ def store_statuses(session: Session, statuses: list[DeliveryStatus]) -> int:
         unique.setdefault((st.channel, st.provider_message_id, st.status), st)
     if not unique:
         return 0
-    by_channel: dict[str, set[str]] = defaultdict(set)
-    for channel, provider_id, _ in unique:
-        by_channel[channel].add(provider_id)
-    for channel, ids in by_channel.items():
-        for chunk in _chunks(sorted(ids)):
-            for provider_id, status in session.exec(
-                select(ProviderStatus.provider_id, ProviderStatus.status)
-                .where(ProviderStatus.channel == channel, ProviderStatus.provider_id.in_(chunk))
-            ).all():
-                unique.pop((channel, provider_id, status), None)
+    for channel, chunk in _chunks_by_channel((channel, provider_id) for channel, provider_id, _ in unique):
+        for provider_id, status in session.exec(
+            select(ProviderStatus.provider_id, ProviderStatus.status)
+            .where(ProviderStatus.channel == channel, ProviderStatus.provider_id.in_(chunk))
+        ).all():
+            unique.pop((channel, provider_id, status), None)
     if not unique:
         return 0
     records = [
@@ -237,13 +229,11 @@ def store_statuses(session: Session, statuses: list[DeliveryStatus]) -> int:
     ]
     session.add_all(records)
     messages: dict[tuple[str, str], Message] = {}
-    for channel in by_channel:
-        ids = sorted({r.provider_id for r in records if r.channel == channel})
-        for chunk in _chunks(ids):
-            for message in session.exec(
-                select(Message).where(Message.channel == channel, Message.provider_id.in_(chunk))
-            ).all():
-                messages[(channel, message.provider_id)] = message
+    for channel, chunk in _chunks_by_channel((r.channel, r.provider_id) for r in records):
+        for message in session.exec(
+            select(Message).where(Message.channel == channel, Message.provider_id.in_(chunk))
+        ).all():
+            messages[(channel, message.provider_id)] = message
     changed: set[int] = set()
     for record in records:
         message = messages.get((record.channel, record.provider_id))
@@ -260,7 +250,3 @@ def ingest_batches(session: Session, batches: list[WebhookBatch]) -> int:
     """Stores parsed webhooks in the caller's transaction; returns how many records were new."""
     new = store_inbound_many(session, [m for b in batches for m in b.messages])
     return new + store_statuses(session, [st for b in batches for st in b.statuses])
-
-
-def ingest_batch(session: Session, batch: WebhookBatch) -> int:
-    return ingest_batches(session, [batch])
