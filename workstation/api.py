@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import AsyncIterator
 
 import httpx
@@ -11,6 +12,8 @@ from workstation import protocol
 from workstation.errors import (
     AuthError, ConflictError, NetworkError, RateLimitedError, ServerError, SessionExpiredError,
 )
+
+log = logging.getLogger(__name__)
 
 USER_AGENT = "Workstation-desktop"
 
@@ -119,8 +122,40 @@ class ApiClient:
         )
         return protocol.ConversationPublic.model_validate(response.json())
 
-    async def events(self) -> AsyncIterator[protocol.EventPoke]:
-        """Yields each `change` event (newest sequence and database epoch) until the stream ends."""
+    async def set_agent_status(self, agent_id: int, status: str) -> protocol.AgentPublic:
+        response = await self._request("PUT", f"/v1/agents/{agent_id}/status",
+                                       json=protocol.AgentStatusUpdate(status=status).model_dump())
+        return protocol.AgentPublic.model_validate(response.json())
+
+    async def update_agent(self, agent_id: int, update: protocol.AgentUpdate) -> protocol.AgentPublic:
+        response = await self._request("PATCH", f"/v1/agents/{agent_id}",
+                                       json=update.model_dump(mode="json", exclude_unset=True))
+        return protocol.AgentPublic.model_validate(response.json())
+
+    async def create_agent(self, body: protocol.AgentCreate) -> protocol.AgentPublic:
+        response = await self._request("POST", "/v1/agents", json=body.model_dump(mode="json"))
+        return protocol.AgentPublic.model_validate(response.json())
+
+    async def handoff(self, agent_id: int, body: protocol.Handoff) -> protocol.HandoffResult:
+        response = await self._request("POST", f"/v1/agents/{agent_id}/handoff", json=body.model_dump(mode="json"))
+        return protocol.HandoffResult.model_validate(response.json())
+
+    async def routing(self) -> protocol.RoutingSettings:
+        return protocol.RoutingSettings.model_validate((await self._request("GET", "/v1/routing")).json())
+
+    async def set_routing(self, body: protocol.RoutingSettings) -> protocol.RoutingSettings:
+        response = await self._request("PUT", "/v1/routing", json=body.model_dump(mode="json"))
+        return protocol.RoutingSettings.model_validate(response.json())
+
+    async def send_presence(self, conversation_id: int, state: str) -> None:
+        await self._request("POST", f"/v1/conversations/{conversation_id}/presence",
+                            json=protocol.PresenceUpdate(state=state).model_dump())
+
+    async def events(self) -> AsyncIterator[protocol.EventPoke | protocol.PresenceEvent]:
+        """Yields each `change` event (newest sequence and database epoch) as an EventPoke and each `presence`
+        event (a colleague viewing or typing in a conversation) as a PresenceEvent, until the stream ends.
+        Other event types are skipped; so is a malformed presence event (presence is a hint, a lost one
+        costs nothing), while a malformed change event is an error."""
         try:
             async with self._http.stream(
                 "GET", "/v1/events", headers={**self._auth(), "Accept": "text/event-stream"},
@@ -136,9 +171,17 @@ class ApiClient:
                     if line == "":
                         if event == "change" and data:
                             try:
-                                yield protocol.EventPoke.model_validate_json(data)
+                                poke = protocol.EventPoke.model_validate_json(data)
                             except ValueError:
                                 raise ServerError(502, "malformed event") from None
+                            yield poke
+                        elif event == "presence" and data:
+                            try:
+                                presence = protocol.PresenceEvent.model_validate_json(data)
+                            except ValueError:
+                                log.debug("malformed presence event skipped")
+                            else:
+                                yield presence
                         event, data = "message", ""
                     elif line.startswith(":"):
                         continue

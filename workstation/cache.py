@@ -53,6 +53,12 @@ class CAgent(CacheModel, table=True):
     email: str
     name: str
     role: str
+    status: str = "offline"
+    status_changed_at: datetime | None = _ts()
+    timezone: str = "UTC"
+    # JSON: list of protocol.Shift dicts, and {channel: capacity}.
+    shifts: str = "[]"
+    capacity: str = "{}"
 
 
 class CCustomer(CacheModel, table=True):
@@ -84,8 +90,24 @@ class CConversation(CacheModel, table=True):
     version: int = 1
     inbound_count: int = 0
     updated_by_agent_id: int | None = None
+    assigned_at: datetime | None = _ts()
+    waiting_since: datetime | None = _ts()
     # Local only: how many customer messages the agent had seen when last looking at it.
     read_count: int = 0
+
+
+class CAssignment(CacheModel, table=True):
+    """The assignment trail of conversations (protocol.AssignmentPublic)."""
+
+    __tablename__ = "assignment"
+    id: int = Field(primary_key=True)
+    conversation_id: int = Field(index=True)
+    from_agent_id: int | None = None
+    to_agent_id: int | None = None
+    actor_agent_id: int | None = None
+    kind: str
+    reason: str = ""
+    created_at: datetime = _ts(nullable=False)
 
 
 class CMessage(CacheModel, table=True):
@@ -155,7 +177,8 @@ class FeedRow:
 @dataclass(frozen=True)
 class ThreadRow:
     key: str
-    direction: str  # in, out, note (internal), event (a status/assignment change waiting in the outbox)
+    # in, out, note (internal), event (a status/assignment change waiting in the outbox), assignment (the trail)
+    direction: str
     text: str
     created_at: datetime
     delivery_state: str
@@ -165,7 +188,10 @@ class ThreadRow:
     op_error: str | None
     op_id: str | None = None
     author: str | None = None  # the agent who wrote an outbound message or a note
-    event: dict | None = None  # for direction "event": the requested change
+    # For direction "event": the requested change (the outbox payload). For "assignment": kind, reason, and
+    # from/to/actor as names ("" when nobody: the queue, or the server) with from_id/to_id/actor_id.
+    event: dict | None = None
+    author_id: int | None = None  # the agent who wrote an outbound message or a note
 
 
 @dataclass(frozen=True)
@@ -198,15 +224,18 @@ class ChangeSet:
     customer_ids: set[int] = field(default_factory=set)
     new_inbound: int = 0
     reset: bool = False
+    # Agents (status, shifts, capacity) changed: the lead board redraws.
+    agents_changed: bool = False
 
     def merge(self, other: "ChangeSet") -> None:
         self.conversation_ids |= other.conversation_ids
         self.customer_ids |= other.customer_ids
         self.new_inbound += other.new_inbound
         self.reset |= other.reset
+        self.agents_changed |= other.agents_changed
 
     def __bool__(self) -> bool:
-        return bool(self.conversation_ids or self.customer_ids or self.reset)
+        return bool(self.conversation_ids or self.customer_ids or self.reset or self.agents_changed)
 
 
 _STRIP_MARKERS = {ord(HIGHLIGHT_START): None, ord(HIGHLIGHT_END): None}
@@ -256,6 +285,40 @@ _FEED_COLUMNS = (
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
+def _agent_row(agent: protocol.AgentPublic) -> dict:
+    row = agent.model_dump(mode="json", exclude={"shifts", "capacity", "status_changed_at"})
+    row["status_changed_at"] = agent.status_changed_at
+    row["shifts"] = json.dumps([s.model_dump() for s in agent.shifts])
+    row["capacity"] = json.dumps(agent.capacity)
+    return row
+
+
+def _add_missing_columns(conn) -> bool:
+    """Brings a cache made by an older version up to the current tables: columns it lacks are added with
+    their defaults. True when any was added."""
+    added = False
+    for table in CacheModel.metadata.sorted_tables:
+        present = {row[1] for row in conn.exec_driver_sql(f"PRAGMA table_info('{table.name}')")}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            ddl = f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {column.type.compile(conn.dialect)}'
+            default = column.default.arg if column.default is not None and column.default.is_scalar else None
+            if default is not None:
+                ddl += " DEFAULT " + (str(int(default)) if isinstance(default, (bool, int)) else
+                                      "'" + str(default).replace("'", "''") + "'")
+            conn.exec_driver_sql(ddl)
+            added = True
+    return added
+
+
+def _agent_name(agent_id: int | None, name: str | None) -> str:
+    """An agent's name for the trail: "" for nobody (the queue, or the server), "#id" for one not synced."""
+    if agent_id is None:
+        return ""
+    return name or f"#{agent_id}"
+
+
 def _utc(value) -> datetime | None:
     """Raw SQL returns the stored text: the same naive UTC the ORM columns turn into aware datetimes."""
     if value is None or isinstance(value, datetime):
@@ -292,6 +355,10 @@ class Cache:
 
         CacheModel.metadata.create_all(self.engine)
         with self.engine.begin() as c:
+            if _add_missing_columns(c):
+                # Rows synced by an older version lack the new fields: pull everything again (the outbox and
+                # local state stay; upserts fill the new columns in).
+                self._set_value(c, "cursor", "0")
             for ddl in _FTS_DDL + _INDEX_DDL:
                 c.exec_driver_sql(ddl)
         # Plain sqlite3 reads for the feed, one connection per calling thread (the database worker, and
@@ -358,7 +425,7 @@ class Cache:
             elif page.epoch and not stored_epoch:
                 self._set_value(c, "epoch", page.epoch)
             if page.reset:
-                for table in (CMessage, CNote, CConversation, CIdentity, CCustomer, CAgent):
+                for table in (CAssignment, CMessage, CNote, CConversation, CIdentity, CCustomer, CAgent):
                     stmt = sa.delete(table)
                     if table in (CMessage, CNote):
                         # Writes still waiting in the outbox keep their local rows.
@@ -368,19 +435,21 @@ class Cache:
                 self._set_value(c, "cursor", "0")
                 cs.reset = True
                 return cs
-            self._upsert(c, CAgent, [a.model_dump() for a in page.agents])
+            self._upsert(c, CAgent, [_agent_row(a) for a in page.agents])
             self._upsert(c, CCustomer, [x.model_dump() for x in page.customers])
             self._upsert(c, CIdentity, [x.model_dump() for x in page.identities])
             self._upsert(c, CConversation, [x.model_dump() for x in page.conversations], keep=("read_count",))
             self._apply_messages(c, page.messages)
             for note in page.notes:
                 self._apply_note(c, note)
+            self._upsert(c, CAssignment, [x.model_dump() for x in page.assignments])
             cs.customer_ids = {x.id for x in page.customers} | {x.customer_id for x in page.identities}
             self._index_people(c, cs.customer_ids)
             cs.conversation_ids = (
                 {x.id for x in page.conversations} | {m.conversation_id for m in page.messages}
-                | {n.conversation_id for n in page.notes}
+                | {n.conversation_id for n in page.notes} | {x.conversation_id for x in page.assignments}
             )
+            cs.agents_changed = bool(page.agents)
             cs.new_inbound = sum(1 for m in page.messages if m.direction == "in")
             self._set_value(c, "cursor", str(page.next_after))
         return cs
@@ -537,18 +606,21 @@ class Cache:
         return CConversation(**row._mapping) if row else None
 
     def thread(self, conversation_id: int) -> list[ThreadRow]:
-        """Messages, internal notes and pending changes of one conversation, oldest first."""
-        m, o, n, a = CMessage, COutbox, CNote, CAgent
+        """Messages, internal notes, the assignment trail and pending changes of one conversation, oldest
+        first."""
+        m, o, n, a, t = CMessage, COutbox, CNote, CAgent, CAssignment
+        a_from, a_to, a_actor = (sa.orm.aliased(CAgent, name=f"agent_{x}") for x in ("from", "to", "actor"))
         with self.engine.connect() as c:
             messages = c.execute(
                 sa.select(m.local_id, m.server_id, m.direction, m.text, m.created_at, m.delivery_state,
-                          m.error_kind, m.error_title, o.state, o.last_error, m.op_id, a.name)
+                          m.error_kind, m.error_title, o.state, o.last_error, m.op_id, a.name, m.author_agent_id)
                 .outerjoin(o, o.op_id == m.op_id)
                 .outerjoin(a, a.id == m.author_agent_id)
                 .where(m.conversation_id == conversation_id)
             ).all()
             notes = c.execute(
-                sa.select(n.local_id, n.server_id, n.text, n.created_at, o.state, o.last_error, n.op_id, a.name)
+                sa.select(n.local_id, n.server_id, n.text, n.created_at, o.state, o.last_error, n.op_id, a.name,
+                          n.author_agent_id)
                 .outerjoin(o, o.op_id == n.op_id)
                 .outerjoin(a, a.id == n.author_agent_id)
                 .where(n.conversation_id == conversation_id)
@@ -557,12 +629,20 @@ class Cache:
                 sa.select(o.op_id, o.payload, o.created_at, o.state, o.last_error)
                 .where(o.conversation_id == conversation_id, o.kind == "update")
             ).all()
+            trail = c.execute(
+                sa.select(t.id, t.kind, t.reason, t.created_at, t.from_agent_id, t.to_agent_id, t.actor_agent_id,
+                          a_from.name, a_to.name, a_actor.name)
+                .outerjoin(a_from, a_from.id == t.from_agent_id)
+                .outerjoin(a_to, a_to.id == t.to_agent_id)
+                .outerjoin(a_actor, a_actor.id == t.actor_agent_id)
+                .where(t.conversation_id == conversation_id)
+            ).all()
         rows = [
             ThreadRow(
                 key=f"s{r[1]}" if r[1] is not None else f"l{r[0]}", direction=r[2], text=r[3], created_at=r[4],
                 delivery_state=r[5], error_kind=r[6], error_title=r[7],
                 op_state=r[8] if r[1] is None else None, op_error=r[9] if r[1] is None else None,
-                op_id=r[10] if r[1] is None else None, author=r[11],
+                op_id=r[10] if r[1] is None else None, author=r[11], author_id=r[12],
             )
             for r in messages
         ]
@@ -571,7 +651,7 @@ class Cache:
                 key=f"n{r[1]}" if r[1] is not None else f"nl{r[0]}", direction="note", text=r[2], created_at=r[3],
                 delivery_state="sent" if r[1] is not None else "pending", error_kind=None, error_title=None,
                 op_state=r[4] if r[1] is None else None, op_error=r[5] if r[1] is None else None,
-                op_id=r[6] if r[1] is None else None, author=r[7],
+                op_id=r[6] if r[1] is None else None, author=r[7], author_id=r[8],
             )
             for r in notes
         ]
@@ -582,6 +662,16 @@ class Cache:
                 event=json.loads(r[1]),
             )
             for r in events
+        ]
+        rows += [
+            ThreadRow(
+                key=f"a{r[0]}", direction="assignment", text="", created_at=r[3], delivery_state="sent",
+                error_kind=None, error_title=None, op_state=None, op_error=None,
+                event={"kind": r[1], "reason": r[2], "from_id": r[4], "to_id": r[5], "actor_id": r[6],
+                       "from": _agent_name(r[4], r[7]), "to": _agent_name(r[5], r[8]),
+                       "actor": _agent_name(r[6], r[9])},
+            )
+            for r in trail
         ]
         rows.sort(key=lambda r: (r.created_at, r.key))
         return rows
@@ -709,7 +799,7 @@ class Cache:
         return op_id, ChangeSet(conversation_ids={conversation_id})
 
     def enqueue_update(self, conversation_id: int, *, status: str | None = None,
-                       assignee: tuple[bool, int | None] = (False, None)) -> tuple[str, ChangeSet]:
+                       assignee: tuple[bool, int | None] = (False, None), reason: str = "") -> tuple[str, ChangeSet]:
         """Queues a status and/or assignment change and shows it at once; the previous values are kept
         in the op so a refused or discarded change can be undone locally."""
         set_assignee, assignee_id = assignee
@@ -724,6 +814,8 @@ class Cache:
                 "expected_version": current[2] + self._updates_ahead(c, conversation_id),
                 "previous": {"status": current[0], "assignee_id": current[1]},
             }
+            if reason:
+                payload["reason"] = reason
             op_id = self._enqueue(c, "update", conversation_id, payload, now)
             values = {}
             if status is not None:

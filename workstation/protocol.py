@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, Field
 
@@ -16,6 +17,14 @@ Direction = Literal["in", "out"]
 ConversationStatus = Literal["open", "pending", "snoozed", "resolved"]
 # pending: committed by the server, not yet accepted by the provider; accepted: the provider took it.
 DeliveryState = Literal["pending", "accepted", "sent", "delivered", "read", "failed"]
+AgentStatus = Literal["available", "away", "offline"]
+# How a conversation's assignee changed: by the router (auto), a lead or agent choosing it (manual), an
+# agent taking an unassigned one (take) or giving theirs back (release), the router taking back an
+# unanswered one (reclaim), a shift hand-off (handoff).
+AssignmentKind = Literal["auto", "manual", "take", "release", "reclaim", "handoff"]
+PresenceState = Literal["viewing", "typing", "left"]
+# Capacity key that covers every channel without a capacity of its own.
+ANY_CHANNEL = "*"
 ErrorKind = Literal[
     "retryable", "window_closed", "auth_expired", "undeliverable", "bad_request", "permission", "unknown"
 ]
@@ -37,11 +46,68 @@ class SessionCreate(BaseModel):
     password: str = Field(min_length=1, max_length=1024)
 
 
+def _hhmm(value: str) -> str:
+    hours, sep, minutes = value.partition(":")
+    if not (sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2 and len(hours) <= 2):
+        raise ValueError("times are HH:MM")
+    if not (0 <= int(hours) <= 24 and 0 <= int(minutes) < 60) or (int(hours) == 24 and int(minutes)):
+        raise ValueError("times run from 00:00 to 24:00")
+    return f"{int(hours):02d}:{minutes}"
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}") from None
+    return value
+
+
+def _minutes(hhmm: str) -> int:
+    return int(hhmm[:2]) * 60 + int(hhmm[3:])
+
+
+class Shift(BaseModel):
+    """One working stretch, in the agent's time zone: `weekday` 0 is Monday. A shift whose end is not after
+    its start runs past midnight into the next day (22:00–06:00)."""
+
+    weekday: int = Field(ge=0, le=6)
+    start: Annotated[str, AfterValidator(_hhmm)]
+    end: Annotated[str, AfterValidator(_hhmm)]
+
+
+def on_shift(shifts: list[Shift], zone: str, now: datetime) -> bool:
+    """Whether `now` (aware) falls in one of the shifts; an agent with no shifts is always on shift."""
+    if not shifts:
+        return True
+    local = now.astimezone(ZoneInfo(zone))
+    minute = local.hour * 60 + local.minute
+    today, yesterday = local.weekday(), (local.weekday() - 1) % 7
+    for shift in shifts:
+        start, end = _minutes(shift.start), _minutes(shift.end)
+        if end > start:
+            if shift.weekday == today and start <= minute < end:
+                return True
+        else:  # past midnight: the evening part today, the morning part the next day
+            if shift.weekday == today and minute >= start:
+                return True
+            if shift.weekday == yesterday and minute < end:
+                return True
+    return False
+
+
 class AgentPublic(BaseModel):
     id: int
     email: str
     name: str
     role: Role
+    status: AgentStatus = "offline"
+    status_changed_at: datetime | None = None
+    timezone: str = "UTC"
+    shifts: list[Shift] = []
+    # Open conversations the router may give this agent, per channel; ANY_CHANNEL covers the rest.
+    # Empty: the team's default capacity for every channel together.
+    capacity: dict[str, int] = {}
 
 
 class SessionPublic(BaseModel):
@@ -77,6 +143,23 @@ class ConversationPublic(BaseModel):
     inbound_count: int = 0
     # Who last changed status or assignment (shown when a stale write of ours is refused).
     updated_by_agent_id: int | None = None
+    assigned_at: datetime | None = None
+    # The oldest customer message not answered yet (None once an agent replied): the wait the team sees.
+    waiting_since: datetime | None = None
+
+
+class AssignmentPublic(BaseModel):
+    """One change of a conversation's assignee: the trail kept and shown in the conversation."""
+
+    id: int
+    conversation_id: int
+    from_agent_id: int | None
+    to_agent_id: int | None
+    # None: the server did it (distribution, reclaim).
+    actor_agent_id: int | None
+    kind: AssignmentKind
+    reason: str
+    created_at: datetime
 
 
 class MessagePublic(BaseModel):
@@ -115,6 +198,7 @@ class SyncPage(BaseModel):
     conversations: list[ConversationPublic] = []
     messages: list[MessagePublic] = []
     notes: list[NotePublic] = []
+    assignments: list[AssignmentPublic] = []
     next_after: int
     # The newest sequence on the server when the page was read (for progress during a long sync).
     newest: int = 0
@@ -141,6 +225,75 @@ class ConversationUpdate(BaseModel):
     # assignee_id is applied only when this is true, so "unassign" (None) can be told from "unchanged".
     set_assignee: bool = False
     expected_version: DbInt
+    # Why (optional; kept in the assignment trail).
+    reason: CleanText = Field(default="", max_length=500)
+
+
+class AgentStatusUpdate(BaseModel):
+    status: AgentStatus
+
+
+class AgentCreate(BaseModel):
+    """An admin adds an agent."""
+
+    email: CleanText = Field(min_length=3, max_length=320)
+    name: CleanText = Field(min_length=1, max_length=200)
+    role: Role = "agent"
+    password: str = Field(min_length=8, max_length=1024)
+
+
+class AgentUpdate(BaseModel):
+    """Fields left out stay as they are. Leads set schedules and capacity; only admins set name and role."""
+
+    name: CleanText | None = Field(default=None, min_length=1, max_length=200)
+    role: Role | None = None
+    timezone: Annotated[str, AfterValidator(_zone)] | None = None
+    shifts: list[Shift] | None = Field(default=None, max_length=50)
+    capacity: dict[Annotated[str, Field(min_length=1, max_length=40)], Annotated[int, Field(ge=0, le=1000)]] | None = \
+        Field(default=None, max_length=20)
+
+
+class Handoff(BaseModel):
+    """Ends an agent's shift in one action: their open conversations go back to the queue (to_agent_id None)
+    or to a named colleague, and (by default) the agent goes offline."""
+
+    to_agent_id: DbInt | None = None
+    reason: CleanText = Field(default="", max_length=500)
+    go_offline: bool = True
+
+
+class HandoffResult(BaseModel):
+    moved: list[int]
+    agent: AgentPublic
+
+
+class RoutingSettings(BaseModel):
+    """The team's distribution rules (leads edit them)."""
+
+    # Off: nothing is handed out; agents pick from the unassigned queue.
+    auto_assign: bool = True
+    # Open conversations per agent when the agent has no capacity of their own.
+    default_capacity: int = Field(default=5, ge=0, le=1000)
+    # An assigned conversation whose customer has waited this long for an answer goes back to the queue
+    # (0: never).
+    reclaim_minutes: int = Field(default=15, ge=0, le=7 * 24 * 60)
+    # An agent whose app has been disconnected this long is set offline.
+    offline_grace_seconds: int = Field(default=120, ge=5, le=24 * 3600)
+
+
+class PresenceUpdate(BaseModel):
+    state: PresenceState
+
+
+class PresenceEvent(BaseModel):
+    """Payload of a server-sent `presence` event: an agent is viewing or typing in a conversation (for
+    `ttl` seconds unless repeated), or left it."""
+
+    conversation_id: int
+    agent_id: int
+    agent_name: str
+    state: PresenceState
+    ttl: float
 
 
 class Conflict(BaseModel):

@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from workstation.api import ApiClient
@@ -17,6 +19,23 @@ from workstation.errors import AuthError, ConflictError, NetworkError, ServerErr
 log = logging.getLogger(__name__)
 
 ONLINE, CONNECTING, OFFLINE, SIGNED_OUT = "online", "connecting", "offline", "signed_out"
+
+
+@dataclass
+class Presence:
+    """A colleague's presence in one conversation, by the monotonic clock: viewing until `viewing_until`,
+    typing until `typing_until` (typing implies viewing; an agent who stops typing is still viewing)."""
+
+    name: str
+    viewing_until: float = 0.0
+    typing_until: float = 0.0
+
+    def state(self, now: float) -> str | None:
+        if self.typing_until > now:
+            return "typing"
+        if self.viewing_until > now:
+            return "viewing"
+        return None
 
 
 class DbWorker:
@@ -45,14 +64,25 @@ class SyncEngine:
         on_change: Callable[[ChangeSet], None] = lambda cs: None,
         on_state: Callable[[str, int], None] = lambda state, queued: None,
         on_progress: Callable[[int, int], None] = lambda done, total: None,
+        on_presence: Callable[[int], None] = lambda conversation_id: None,
+        on_connected: Callable[[], None] = lambda: None,
+        agent_id: int | None = None,
         page_size: int = 1000,
         max_backoff: float = 15.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.api = api
         self.db = db
         self._on_change = on_change
         self._on_state = on_state
         self._on_progress = on_progress
+        # Colleagues viewing or typing, by conversation: conversation id -> {agent id: Presence}.
+        self._on_presence = on_presence
+        self._on_connected = on_connected
+        self._agent_id = agent_id
+        self._clock = clock
+        self._presence: dict[int, dict[int, Presence]] = {}
+        self._presence_timers: dict[int, asyncio.TimerHandle] = {}
         self._page_size = page_size
         self._max_backoff = max_backoff
         self.state = CONNECTING
@@ -97,6 +127,9 @@ class SyncEngine:
             log.error("sync task %s died", task.get_name(), exc_info=task.exception())
 
     async def stop(self) -> None:
+        for handle in self._presence_timers.values():
+            handle.cancel()
+        self._presence_timers.clear()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -186,10 +219,18 @@ class SyncEngine:
                 # aclosing: a cancelled stream is closed here and now, not later by the garbage collector.
                 async with contextlib.aclosing(self.api.events()) as stream:
                     async for poke in stream:
+                        if isinstance(poke, protocol.PresenceEvent):
+                            self.presence_event(poke)
+                            continue
                         if self.state != ONLINE:
                             await self._set_state(ONLINE)
                             self._server_back.set()
                             self._pull_wanted.set()  # the sender resumes once this pull is through
+                            # (Re)connected: the server may have set us offline while we were away.
+                            try:
+                                self._on_connected()
+                            except Exception:
+                                log.exception("on_connected failed")
                         backoff = 0.5
                         # The cursor and epoch are read once and then followed in memory: a poke
                         # arrives with every change, and the database thread has better things to do.
@@ -214,6 +255,74 @@ class SyncEngine:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self._max_backoff)
 
+    # -- presence -------------------------------------------------------------------------------------
+    def presence_event(self, event: protocol.PresenceEvent) -> None:
+        """Records a colleague's presence (our own agent's, from another machine, is ignored) and tells the
+        UI; the entry expires after its ttl unless repeated, and the UI hears of that too."""
+        if event.agent_id == self._agent_id:
+            return
+        now = self._clock()
+        agents = self._presence.setdefault(event.conversation_id, {})
+        if event.state == "left" or event.ttl <= 0:
+            if agents.pop(event.agent_id, None) is None:
+                return
+        else:
+            entry = agents.setdefault(event.agent_id, Presence(event.agent_name))
+            entry.name = event.agent_name
+            until = now + event.ttl
+            if event.state == "typing":
+                entry.typing_until = until
+                entry.viewing_until = max(entry.viewing_until, until)
+            else:
+                entry.viewing_until = until
+            self._schedule_expiry(event.conversation_id, event.ttl)
+        if not agents:
+            self._presence.pop(event.conversation_id, None)
+        self._notify_presence(event.conversation_id)
+
+    def presence(self, conversation_id: int) -> list[tuple[str, str]]:
+        """Colleagues in a conversation now: (name, "typing" | "viewing"), typing first, then by name."""
+        now = self._clock()
+        agents = self._presence.get(conversation_id, {})
+        out = []
+        for agent_id in list(agents):
+            state = agents[agent_id].state(now)
+            if state is None:
+                del agents[agent_id]
+            else:
+                out.append((agents[agent_id].name, state))
+        if not agents:
+            self._presence.pop(conversation_id, None)
+        return sorted(out, key=lambda item: (item[1] != "typing", item[0].casefold()))
+
+    def _schedule_expiry(self, conversation_id: int, ttl: float) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop (a unit test feeding events by hand): presence() still expires by the clock
+        old = self._presence_timers.get(conversation_id)
+        if old is not None:
+            old.cancel()
+        # One timer per conversation, at the next moment something in it may expire.
+        now = self._clock()
+        moments = [t for e in self._presence.get(conversation_id, {}).values()
+                   for t in (e.typing_until, e.viewing_until) if t > now]
+        delay = (min(moments) - now) if moments else ttl
+        self._presence_timers[conversation_id] = loop.call_later(max(0.0, delay) + 0.05, self._expire, conversation_id)
+
+    def _expire(self, conversation_id: int) -> None:
+        self._presence_timers.pop(conversation_id, None)
+        self.presence(conversation_id)  # drops what has expired
+        self._notify_presence(conversation_id)
+        if conversation_id in self._presence:
+            self._schedule_expiry(conversation_id, 0.0)
+
+    def _notify_presence(self, conversation_id: int) -> None:
+        try:
+            self._on_presence(conversation_id)
+        except Exception:
+            log.exception("on_presence failed")
+
     # -- writing ----------------------------------------------------------------------------------
     async def _queued(self, enqueue: Callable[..., tuple[str, ChangeSet]], *args: Any) -> str:
         """Commits a write to the local outbox (shown at once as pending) and wakes the sender."""
@@ -230,9 +339,9 @@ class SyncEngine:
         return await self._queued(self.db.cache.enqueue_note, conversation_id, text, author_agent_id)
 
     async def update_conversation(self, conversation_id: int, *, status: str | None = None,
-                                  assignee: tuple[bool, int | None] = (False, None)) -> str:
+                                  assignee: tuple[bool, int | None] = (False, None), reason: str = "") -> str:
         def enqueue() -> tuple[str, ChangeSet]:
-            return self.db.cache.enqueue_update(conversation_id, status=status, assignee=assignee)
+            return self.db.cache.enqueue_update(conversation_id, status=status, assignee=assignee, reason=reason)
 
         return await self._queued(enqueue)
 
@@ -255,6 +364,7 @@ class SyncEngine:
             update = protocol.ConversationUpdate(
                 status=payload.get("status"), set_assignee=payload.get("set_assignee", False),
                 assignee_id=payload.get("assignee_id"), expected_version=payload["expected_version"],
+                reason=payload.get("reason", ""),
             )
             return await self.api.update_conversation(op.conversation_id, update, op.op_id)
         raise ValueError(f"unknown outbox op kind {op.kind!r}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -11,11 +12,17 @@ from typing import Callable
 
 from workstation import canned, protocol
 from workstation.api import ApiClient
-from workstation.cache import CConversation, Cache, ChangeSet, CustomerCard, FeedRow, SearchHit, ThreadRow
+from workstation.cache import CAgent, CConversation, Cache, ChangeSet, CustomerCard, FeedRow, SearchHit, ThreadRow
+from workstation.errors import AuthError, NetworkError, ServerError
 from workstation.paths import data_dir, resources_dir
-from workstation.sync import DbWorker, SyncEngine
+from workstation.sync import OFFLINE, SIGNED_OUT, DbWorker, SyncEngine
 
 log = logging.getLogger(__name__)
+
+# How long a presence update may take before it is given up (it is repeated anyway).
+PRESENCE_TIMEOUT = 5.0
+# The key, in this account's cache, of the status the agent last chose (set again on every (re)connect).
+STATUS_KEY = "agent_status"
 
 
 @dataclass(frozen=True)
@@ -45,20 +52,126 @@ class Workspace:
         on_change: Callable[[ChangeSet], None] = lambda cs: None,
         on_state: Callable[[str, int], None] = lambda state, queued: None,
         on_progress: Callable[[int, int], None] = lambda done, total: None,
+        on_presence: Callable[[int], None] = lambda conversation_id: None,
+        on_agent_status: Callable[[protocol.AgentPublic | None, Exception | None], None] = lambda agent, error: None,
     ) -> None:
         self.api = api
         self.agent = agent
         self.cache = Cache(cache_path or default_cache_path(api.base_url, agent.id))
         self.db = DbWorker(self.cache)
-        self.engine = SyncEngine(api, self.db, on_change=on_change, on_state=on_state, on_progress=on_progress)
+        self.engine = SyncEngine(api, self.db, on_change=on_change, on_state=on_state, on_progress=on_progress,
+                                 on_presence=on_presence, on_connected=self._on_connected, agent_id=agent.id)
         self.canned = canned.load_library(resources_dir() / "canned")
+        # Told of every status the server confirms for us (or of the error), also of automatic re-sets.
+        self._on_agent_status = on_agent_status
+        # The conversation we last announced as viewed (told "left" when we move on or sign off).
+        self.presence_conversation: int | None = None
+        self._background: set[asyncio.Task] = set()
 
     def start(self) -> None:
         self.engine.start()
 
     async def stop(self) -> None:
+        for task in list(self._background):
+            task.cancel()
         await self.engine.stop()
         self.db.shutdown()
+
+    def _spawn(self, coro) -> asyncio.Task:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    # -- presence (best effort: never raises, never waits long) ------------------------------------------
+    def presence(self, conversation_id: int) -> list[tuple[str, str]]:
+        """Colleagues in the conversation now: (name, "typing" | "viewing"), typing first."""
+        return self.engine.presence(conversation_id)
+
+    async def send_presence(self, conversation_id: int, state: str) -> bool:
+        """Tells the team we are viewing, typing in or have left a conversation. Offline, refused or slow,
+        it is dropped (logged at debug): presence is repeated, and it must never hold anything up.
+        Returns whether the server took it."""
+        if state == "left":
+            if self.presence_conversation == conversation_id:
+                self.presence_conversation = None
+        else:
+            self.presence_conversation = conversation_id
+        if self.engine.state in (OFFLINE, SIGNED_OUT):
+            return False
+        try:
+            await asyncio.wait_for(self.api.send_presence(conversation_id, state), PRESENCE_TIMEOUT)
+        except (NetworkError, ServerError, AuthError, TimeoutError, ValueError) as exc:
+            log.debug("presence %s for conversation %s not sent: %s", state, conversation_id, exc)
+            return False
+        return True
+
+    # -- the agent's own status ------------------------------------------------------------------------
+    def chosen_status(self) -> str | None:
+        """The status the agent last chose on this machine for this account, if any."""
+        value = self.cache.ui_value(STATUS_KEY, "")
+        return value if value in ("available", "away", "offline") else None
+
+    async def set_my_status(self, status: str, *, remember: bool = True) -> protocol.AgentPublic:
+        """Sets our status on the server and returns the server's answer (the agent row itself arrives
+        with the next sync, like a change made by a lead). The choice is remembered first, so an offline attempt is made good
+        when the event stream reconnects; errors are raised for the caller to show."""
+        if remember:
+            await self.db.run(self.cache.set_value, STATUS_KEY, status)
+        agent = await self.api.set_agent_status(self.agent.id, status)
+        self.agent = agent
+        return agent
+
+    def _on_connected(self) -> None:
+        """The event stream (re)connected: sign-in, or back after an outage during which the server may
+        have set us offline. The status chosen last is set again."""
+        status = self.chosen_status()
+        if status is not None:
+            self._spawn(self._restore_status(status))
+
+    async def _restore_status(self, status: str) -> None:
+        try:
+            agent = await self.set_my_status(status, remember=False)
+        except (NetworkError, ServerError, AuthError) as exc:
+            log.info("status %s not set again after reconnecting: %s", status, exc)
+            self._on_agent_status(None, exc)
+            return
+        self._on_agent_status(agent, None)
+
+    async def my_agent(self) -> CAgent | None:
+        return await self.db.run(self.cache.agent, self.agent.id)
+
+    async def agents(self) -> list[CAgent]:
+        return await self.db.run(self.cache.agents)
+
+    async def sign_off(self, timeout: float = 1.0) -> None:
+        """Closing the app: "left" for the open conversation and offline on the server, within `timeout`
+        seconds, best effort (the server would set us offline after its grace period anyway). The chosen
+        status is kept, and set again at the next sign-in."""
+        if self.engine.state in (OFFLINE, SIGNED_OUT):
+            return
+        jobs = [self.api.set_agent_status(self.agent.id, "offline")]
+        if self.presence_conversation is not None:
+            jobs.append(self.api.send_presence(self.presence_conversation, "left"))
+        try:
+            results = await asyncio.wait_for(asyncio.gather(*jobs, return_exceptions=True), timeout)
+        except TimeoutError:
+            log.info("signing off took over %.1f s; left to the server's grace period", timeout)
+            return
+        for result in results:
+            if isinstance(result, Exception):
+                log.info("signing off: %s", result)
+
+    async def handoff(self, to_agent_id: int | None, reason: str = "", go_offline: bool = True) -> protocol.HandoffResult:
+        """Ends our shift: our open conversations go back to the queue or to a colleague; errors are raised
+        for the caller to show."""
+        result = await self.api.handoff(self.agent.id, protocol.Handoff(
+            to_agent_id=to_agent_id, reason=reason, go_offline=go_offline))
+        if go_offline:
+            await self.db.run(self.cache.set_value, STATUS_KEY, "offline")
+        self.agent = result.agent
+        self.engine.request_pull()
+        return result
 
     async def feed(self) -> list[FeedRow]:
         return await self.db.run(self.cache.feed)
@@ -144,8 +257,8 @@ class Workspace:
     async def set_status(self, conversation_id: int, status: str) -> str:
         return await self.engine.update_conversation(conversation_id, status=status)
 
-    async def assign(self, conversation_id: int, agent_id: int | None) -> str:
-        return await self.engine.update_conversation(conversation_id, assignee=(True, agent_id))
+    async def assign(self, conversation_id: int, agent_id: int | None, reason: str = "") -> str:
+        return await self.engine.update_conversation(conversation_id, assignee=(True, agent_id), reason=reason)
 
     async def retry(self, op_id: str) -> None:
         await self.engine.retry(op_id)

@@ -7,6 +7,7 @@ import logging
 from contextlib import asynccontextmanager
 
 import httpx
+import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlmodel import Session
 
@@ -15,9 +16,10 @@ from services.teamserver import changes, hygiene
 from services.teamserver.config import Settings
 from services.teamserver.db import init_db, is_postgres, libpq_dsn, make_engine, read_only
 from services.teamserver.dispatcher import Dispatcher
-from services.teamserver.events import Broadcaster
+from services.teamserver.events import Broadcaster, PresenceHub
 from services.teamserver.ingestor import Ingestor
-from services.teamserver.routes import conversations, session, sync, webhooks
+from services.teamserver.routes import agents, conversations, session, sync, webhooks
+from services.teamserver.routing import Router
 from workstation import __version__
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,27 @@ def _latest_seq(engine) -> int:
         return changes.latest_seq(s)
 
 
+PRESENCE_CHANNEL = "workstation_presence"
+
+
+async def _start_all(dispatcher: Dispatcher, router: Router) -> None:
+    await dispatcher.start()
+    await router.start()
+
+
+async def _stop_all(dispatcher: Dispatcher, router: Router) -> None:
+    await router.stop()
+    await dispatcher.stop()
+
+
+def _pg_notifier(engine, channel: str):
+    def notify(payload: str) -> None:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT pg_notify(:c, :p)"), {"c": channel, "p": payload})
+            conn.commit()
+    return notify
+
+
 def create_app(settings: Settings) -> FastAPI:
     engine = make_engine(settings.db_url)
     epoch = init_db(engine)
@@ -99,11 +122,15 @@ def create_app(settings: Settings) -> FastAPI:
                                 base_delay=settings.send_retry_base, max_delay=settings.send_retry_max)
         app.state.broadcaster = broadcaster
         app.state.dispatcher = dispatcher
+        router = Router(engine, broadcaster, tick=settings.routing_tick_seconds)
+        app.state.router = router
+        postgres = is_postgres(engine)
+        app.state.presence = PresenceHub(broadcaster, _pg_notifier(engine, PRESENCE_CHANNEL) if postgres else None)
         ingestor = Ingestor(engine, broadcaster)
         ingestor.start()
         app.state.ingestor = ingestor
         background = []
-        if is_postgres(engine):
+        if postgres:
             # Several workers share the database: changes committed by any of them reach every worker's
             # event streams, and one elected worker sends the replies.
             from services.teamserver import pgbus
@@ -117,13 +144,16 @@ def create_app(settings: Settings) -> FastAPI:
                 pgbus.Listener(dsn, {
                     changes.NOTIFY_CHANNEL: lambda payload: broadcaster.publish(int(payload)),
                     changes.OUTBOX_CHANNEL: lambda payload: dispatcher.submit(None, int(payload)),
+                    PRESENCE_CHANNEL: app.state.presence.deliver,
                 }, on_connect=catch_up),
-                pgbus.LeaderElection(dsn, on_elected=dispatcher.start, on_deposed=dispatcher.stop),
+                # The elected worker sends the replies and routes the queue.
+                pgbus.LeaderElection(dsn, on_elected=lambda: _start_all(dispatcher, router),
+                                     on_deposed=lambda: _stop_all(dispatcher, router)),
             ]
             for task in background:
                 task.start()
         else:
-            await dispatcher.start()
+            await _start_all(dispatcher, router)
         try:
             yield
         finally:
@@ -131,7 +161,7 @@ def create_app(settings: Settings) -> FastAPI:
             broadcaster.close()
             for task in background:
                 await task.stop()
-            await dispatcher.stop()
+            await _stop_all(dispatcher, router)
             await client.aclose()
             engine.dispose()
 
@@ -144,6 +174,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(session.router)
     app.include_router(sync.router)
     app.include_router(conversations.router)
+    app.include_router(agents.router)
     app.include_router(webhooks.router)
     hygiene.install(app)  # JSON depth limit and encodable 422s; added first, so BodyLimit wraps it
     app.add_middleware(BodyLimit, api_limit=settings.max_api_bytes, webhook_limit=settings.max_webhook_bytes)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlmodel import Session, func, select
 
-from services.teamserver.models import utcnow, Agent, Change, Conversation, Customer, Identity, Message, Note
+from services.teamserver.models import (utcnow, Agent, Assignment, Change, Conversation, Customer, Identity, Message,
+                                        Note)
 from workstation import protocol
 
 ENTITY_TABLES = {
@@ -16,6 +19,7 @@ ENTITY_TABLES = {
     "conversation": Conversation,
     "message": Message,
     "note": Note,
+    "assignment": Assignment,
 }
 
 
@@ -90,7 +94,10 @@ def latest_seq(session: Session) -> int:
 
 
 def agent_public(a: Agent) -> protocol.AgentPublic:
-    return protocol.AgentPublic(id=a.id, email=a.email, name=a.name, role=a.role)
+    return protocol.AgentPublic(
+        id=a.id, email=a.email, name=a.name, role=a.role, status=a.status, status_changed_at=a.status_changed_at,
+        timezone=a.timezone, shifts=json.loads(a.shifts or "[]"), capacity=json.loads(a.capacity or "{}"),
+    )
 
 
 def to_public(entity: str, row) -> object:
@@ -102,6 +109,7 @@ def to_public(entity: str, row) -> object:
         "conversation": protocol.ConversationPublic,
         "message": protocol.MessagePublic,
         "note": protocol.NotePublic,
+        "assignment": protocol.AssignmentPublic,
     }[entity]
     return model.model_validate(row, from_attributes=True)
 
@@ -132,6 +140,7 @@ def sync_page(session: Session, *, after: int, limit: int, epoch: str, newest: i
         conversations=lists["conversation"],
         messages=lists["message"],
         notes=lists["note"],
+        assignments=lists["assignment"],
         next_after=next_after,
         has_more=next_after < newest,
         newest=newest,

@@ -36,6 +36,10 @@ class Settings:
     session_touch_seconds: float = 5 * 60.0
     # Open event streams re-check their token (revoked, expired) this often.
     session_recheck_seconds: float = 15.0
+    # An open event stream marks its agent as connected this often (the offline grace counts from it).
+    presence_touch_seconds: float = 15.0
+    # The router runs after changes and at least this often (shift starts, reclaim, disconnects).
+    routing_tick_seconds: float = 2.0
 
     @classmethod
     def from_env(cls, *, db_url: str | None = None, env: dict[str, str] | None = None) -> "Settings":
@@ -59,7 +63,7 @@ class Settings:
 
 _LIMIT_FIELDS = ("login_max_failures_per_email", "login_max_failures_per_ip", "login_window_seconds",
                  "session_idle_seconds", "session_max_age_seconds", "session_touch_seconds",
-                 "session_recheck_seconds")
+                 "session_recheck_seconds", "presence_touch_seconds", "routing_tick_seconds")
 
 
 def _number_overrides(env: dict[str, str], defaults: Settings, names: tuple[str, ...]) -> dict:

@@ -135,7 +135,7 @@ def _open_conversations(conn: sa.Connection, identities: list[dict], channel_of:
     ids = [row["id"] for row in identities]
     found: dict[int, dict] = {}
     cols = (V.c.id, V.c.identity_id, V.c.last_message_at, V.c.last_message_preview, V.c.last_message_direction,
-            V.c.last_inbound_at, V.c.inbound_count)
+            V.c.last_inbound_at, V.c.inbound_count, V.c.waiting_since)
     for i in range(0, len(ids), 500):
         chunk = ids[i:i + 500]
         for row in conn.execute(
@@ -154,7 +154,7 @@ def _open_conversations(conn: sa.Connection, identities: list[dict], channel_of:
         for row, cid in zip(missing, new_ids):
             found[row["id"]] = {"id": cid, "identity_id": row["id"], "last_message_at": None,
                                 "last_message_preview": "", "last_message_direction": None,
-                                "last_inbound_at": None, "inbound_count": 0}
+                                "last_inbound_at": None, "inbound_count": 0, "waiting_since": None}
     return found
 
 
@@ -182,6 +182,8 @@ def store_inbound_many(session: Session, messages: list[InboundMessage]) -> int:
         if conversation["last_inbound_at"] is None or msg.sent_at > conversation["last_inbound_at"]:
             conversation["last_inbound_at"] = msg.sent_at
         conversation["inbound_count"] += 1
+        if conversation["waiting_since"] is None or msg.sent_at < conversation["waiting_since"]:
+            conversation["waiting_since"] = msg.sent_at
         touched[conversation["id"]] = conversation
     message_ids = conn.execute(sa.insert(M).returning(M.c.id, sort_by_parameter_order=True), rows).scalars().all()
     # One statement for every conversation touched; a late older message leaves its latest message as it was.
@@ -192,9 +194,11 @@ def store_inbound_many(session: Session, messages: list[InboundMessage]) -> int:
             last_message_direction=sa.bindparam("b_direction"),
             last_inbound_at=sa.bindparam("b_in", type_=UTCDateTime()),
             inbound_count=sa.bindparam("b_count"),
+            waiting_since=sa.bindparam("b_waiting", type_=UTCDateTime()),
         ),
         [{"b_id": c["id"], "b_at": c["last_message_at"], "b_preview": c["last_message_preview"],
-          "b_direction": c["last_message_direction"], "b_in": c["last_inbound_at"], "b_count": c["inbound_count"]}
+          "b_direction": c["last_message_direction"], "b_in": c["last_inbound_at"], "b_count": c["inbound_count"],
+          "b_waiting": c["waiting_since"]}
          for c in touched.values()],
     )
     for conversation_id in touched:

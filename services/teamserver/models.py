@@ -40,6 +40,16 @@ class Agent(SQLModel, table=True):
     role: str = "agent"
     password_hash: str
     created_at: datetime = ts_field(default_factory=utcnow)
+    status: str = "offline"
+    status_changed_at: datetime | None = ts_field(nullable=True, default=None)
+    timezone: str = "UTC"
+    # JSON: a list of protocol.Shift, and {channel: capacity}.
+    shifts: str = "[]"
+    capacity: str = "{}"
+    # The last moment the agent's app was connected (an open event stream), written every few seconds.
+    last_seen_at: datetime | None = ts_field(nullable=True, default=None)
+    # When the router last handed this agent a conversation: round robin among equally loaded agents.
+    last_assigned_at: datetime | None = ts_field(nullable=True, default=None)
 
 
 class SessionToken(SQLModel, table=True):
@@ -83,6 +93,9 @@ class Identity(SQLModel, table=True):
 
 
 class Conversation(SQLModel, table=True):
+    __table_args__ = (
+        sa.Index("ix_conversation_status_assignee", "status", "assignee_id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customer.id", index=True)
     identity_id: int = Field(foreign_key="identity.id", index=True)
@@ -97,6 +110,24 @@ class Conversation(SQLModel, table=True):
     version: int = 1
     inbound_count: int = 0
     updated_by_agent_id: int | None = Field(default=None, foreign_key="agent.id")
+    created_at: datetime = ts_field(default_factory=utcnow)
+    assigned_at: datetime | None = ts_field(nullable=True, default=None)
+    # The oldest customer message no agent has answered yet; None once an agent replied.
+    waiting_since: datetime | None = ts_field(nullable=True, default=None)
+    # The agent this conversation was last reclaimed from: the router prefers someone else for it.
+    reclaimed_from_agent_id: int | None = None
+
+
+class Assignment(SQLModel, table=True):
+    """The assignment trail: every change of a conversation's assignee."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    from_agent_id: int | None = Field(default=None, foreign_key="agent.id")
+    to_agent_id: int | None = Field(default=None, foreign_key="agent.id")
+    actor_agent_id: int | None = Field(default=None, foreign_key="agent.id")
+    kind: str
+    reason: str = ""
     created_at: datetime = ts_field(default_factory=utcnow)
 
 

@@ -17,10 +17,10 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from services.teamserver import changes
+from services.teamserver import changes, routing
 from services.teamserver.deps import CurrentAgent, SessionDep
 from services.teamserver.ingest import preview
-from services.teamserver.models import Agent, Conversation, IdempotencyRecord, Message, Note
+from services.teamserver.models import Agent, Conversation, IdempotencyRecord, Message, Note, utcnow
 from workstation import protocol
 
 router = APIRouter(prefix="/v1", tags=["conversations"])
@@ -99,6 +99,12 @@ def post_reply(conversation_id: ConversationId, body: protocol.ReplyCreate, agen
 
     def mutate():
         conversation = _conversation(session, conversation_id)
+        refused = routing.may_work(agent, conversation)
+        if refused:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, refused)
+        if conversation.assignee_id is None and not routing.is_lead(agent):
+            # An agent who answers an unassigned conversation takes it (a lead answering leaves it queued).
+            routing.set_assignee(session, conversation, agent.id, actor_id=agent.id, kind="take")
         message = Message(conversation_id=conversation.id, channel=conversation.channel, direction="out",
                           author_agent_id=agent.id, text=body.text, delivery_state="pending",
                           client_op_id=idempotency_key)
@@ -106,6 +112,8 @@ def post_reply(conversation_id: ConversationId, body: protocol.ReplyCreate, agen
         conversation.last_message_at = message.created_at
         conversation.last_message_preview = preview(body.text)
         conversation.last_message_direction = "out"
+        conversation.waiting_since = None
+        conversation.reclaimed_from_agent_id = None
         session.add(conversation)
         session.flush()
         changes.record(session, "conversation", conversation.id)
@@ -150,26 +158,55 @@ def update_conversation(conversation_id: ConversationId, body: protocol.Conversa
         return replay
     conversation = _conversation(session, conversation_id)
     if conversation.version != body.expected_version:
-        who = session.get(Agent, conversation.updated_by_agent_id) if conversation.updated_by_agent_id else None
         conflict = protocol.Conflict(
             detail="the conversation changed meanwhile",
             conversation=protocol.ConversationPublic.model_validate(conversation, from_attributes=True),
-            changed_by=who.name if who else None,
+            changed_by=routing.changed_by(session, conversation),
         )
         return JSONResponse(json.loads(conflict.model_dump_json()), status_code=status.HTTP_409_CONFLICT)
-    if body.set_assignee and body.assignee_id is not None and session.get(Agent, body.assignee_id) is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "no such agent")
+    moving = body.set_assignee and body.assignee_id != conversation.assignee_id
+    if moving:
+        refused = routing.may_assign(agent, conversation.assignee_id, body.assignee_id)
+        if refused:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, refused)
+        if body.assignee_id is not None and session.get(Agent, body.assignee_id) is None:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "no such agent")
+    if body.status is not None and body.status != conversation.status:
+        # The status of a conversation one is taking is one's own to set.
+        owner = body.assignee_id if moving else conversation.assignee_id
+        if not routing.is_lead(agent) and owner not in (None, agent.id):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, routing.may_work(agent, conversation))
 
     def mutate():
+        now = utcnow()
+        if moving:
+            routing.set_assignee(session, conversation, body.assignee_id, actor_id=agent.id,
+                                 kind=routing.assignment_kind(agent, conversation.assignee_id, body.assignee_id),
+                                 reason=body.reason, now=now)
+        else:
+            conversation.version += 1
+            conversation.updated_by_agent_id = agent.id
         if body.status is not None:
             conversation.status = body.status
-        if body.set_assignee:
-            conversation.assignee_id = body.assignee_id
-        conversation.version += 1
-        conversation.updated_by_agent_id = agent.id
         session.add(conversation)
         session.flush()
         changes.record(session, "conversation", conversation.id)
         return protocol.ConversationPublic.model_validate(conversation, from_attributes=True)
 
     return _idempotent_write(session, request, agent, idempotency_key, fingerprint, status.HTTP_200_OK, mutate)
+
+
+@router.post("/conversations/{conversation_id}/presence", status_code=status.HTTP_204_NO_CONTENT)
+def post_presence(conversation_id: ConversationId, body: protocol.PresenceUpdate, agent: CurrentAgent,
+                  session: SessionDep, request: Request) -> None:
+    """Tells the other agents that this agent is viewing or typing in a conversation (or left it)."""
+    if session.get(Conversation, conversation_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such conversation")
+    session.rollback()
+    request.app.state.presence.publish(protocol.PresenceEvent(
+        conversation_id=conversation_id, agent_id=agent.id, agent_name=agent.name, state=body.state,
+        ttl=PRESENCE_TTL[body.state],
+    ))
+
+
+PRESENCE_TTL = {"viewing": 45.0, "typing": 8.0, "left": 0.0}

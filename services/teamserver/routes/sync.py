@@ -9,11 +9,14 @@ import time
 from collections import OrderedDict
 from typing import Annotated
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
+from sqlmodel import Session
 
 from services.teamserver import auth, changes
 from services.teamserver.deps import CurrentAgent, ReadSessionDep, bearer_token
+from services.teamserver.models import Agent, utcnow
 from workstation import protocol
 
 log = logging.getLogger(__name__)
@@ -78,28 +81,52 @@ def sync(
     return Response(body, media_type="application/json")
 
 
+def _touch_seen(engine, agent_id: int) -> None:
+    """The agent's app is connected now (the router sets agents offline after a disconnect grace)."""
+    with Session(engine) as session:
+        session.execute(sa.update(Agent).where(Agent.id == agent_id).values(last_seen_at=utcnow()))
+        session.commit()
+
+
 @router.get("/events")
 async def events(agent: CurrentAgent, request: Request, token: Annotated[str, Depends(bearer_token)]) -> StreamingResponse:
     broadcaster = request.app.state.broadcaster
+    presence = request.app.state.presence
     epoch = request.app.state.epoch
-    recheck = max(0.05, request.app.state.settings.session_recheck_seconds)
+    settings = request.app.state.settings
+    recheck = max(0.05, settings.session_recheck_seconds)
+    touch_every = max(0.05, settings.presence_touch_seconds)
     engine = request.app.state.read_engine
+    write_engine = request.app.state.engine
 
     async def stream():
         yield "retry: 2000\n\n"
         seen = -1
+        heard = presence.count  # presence from before we connected is stale
         last_poke = 0.0
         next_check = time.monotonic() + recheck
+        await asyncio.to_thread(_touch_seen, write_engine, agent.id)
+        next_touch = time.monotonic() + touch_every
         while not broadcaster.closed:
-            seq = await broadcaster.wait_newer(seen, min(KEEPALIVE_SECONDS, recheck))
+            seq = await broadcaster.wait_newer(seen, min(KEEPALIVE_SECONDS, recheck, touch_every))
             if await request.is_disconnected():
                 break
-            if time.monotonic() >= next_check:
+            now = time.monotonic()
+            if now >= next_check:
                 # A revoked or expired session ends its stream; the client's reconnect then gets 401.
                 if not await asyncio.to_thread(auth.token_still_valid, engine, token):
                     log.info("event stream of agent %s closed: session ended", agent.id)
                     break
-                next_check = time.monotonic() + recheck
+                next_check = now + recheck
+            if now >= next_touch:
+                await asyncio.to_thread(_touch_seen, write_engine, agent.id)
+                next_touch = now + touch_every
+            if presence.count > heard:
+                for payload in presence.after(heard, not_from=agent.id):
+                    yield f"event: presence\ndata: {payload}\n\n"
+                heard = presence.count
+            if seq is not None and seq <= seen:
+                continue  # woken for presence only
             if seq is None:
                 yield ": keep-alive\n\n"
                 continue
