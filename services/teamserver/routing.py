@@ -198,7 +198,7 @@ def reclaim(session: Session, settings: protocol.RoutingSettings, now: datetime)
         Conversation.status == "open", Conversation.assignee_id.is_not(None),
         Conversation.waiting_since.is_not(None), Conversation.waiting_since <= cutoff,
         Conversation.assigned_at <= cutoff,
-    ).order_by(Conversation.waiting_since).limit(1000)).all()
+    ).order_by(Conversation.waiting_since).limit(1000).with_for_update(skip_locked=True)).all()
     for conversation in overdue:
         previous = conversation.assignee_id
         set_assignee(session, conversation, None, actor_id=None, kind="reclaim",
@@ -221,7 +221,9 @@ def distribute(session: Session, settings: protocol.RoutingSettings, now: dateti
     waiting_order = sa.func.coalesce(Conversation.waiting_since, Conversation.created_at)
     queue = session.exec(select(Conversation).where(
         Conversation.status == "open", Conversation.assignee_id.is_(None),
-    ).order_by(waiting_order, Conversation.id).limit(min(room * 4, 2000))).all()
+    ).order_by(waiting_order, Conversation.id).limit(min(room * 4, 2000))
+        # A conversation an agent is changing right now is left for the next pass.
+        .with_for_update(skip_locked=True)).all()
     epoch = datetime.min.replace(tzinfo=now.tzinfo)
     handed: list[tuple[int, int]] = []
     for conversation in queue:
@@ -247,10 +249,35 @@ class PassResult:
     seq: int = 0
 
 
+def _anything_to_do(engine: Engine, now: datetime) -> bool:
+    """A read-only look (no write lock: webhooks keep flowing) at whether a pass would change anything."""
+    with Session(engine.execution_options(read_only=True)) as session:
+        settings = load_settings(session)
+        grace = now - timedelta(seconds=settings.offline_grace_seconds)
+        if session.exec(select(Agent.id).where(
+                Agent.status != "offline",
+                sa.or_(Agent.last_seen_at.is_(None), Agent.last_seen_at < grace)).limit(1)).first():
+            return True
+        if settings.reclaim_minutes > 0:
+            cutoff = now - timedelta(minutes=settings.reclaim_minutes)
+            if session.exec(select(Conversation.id).where(
+                    Conversation.status == "open", Conversation.assignee_id.is_not(None),
+                    Conversation.waiting_since <= cutoff, Conversation.assigned_at <= cutoff).limit(1)).first():
+                return True
+        if not settings.auto_assign:
+            return False
+        if session.exec(select(Agent.id).where(Agent.status == "available").limit(1)).first() is None:
+            return False
+        return session.exec(select(Conversation.id).where(
+            Conversation.status == "open", Conversation.assignee_id.is_(None)).limit(1)).first() is not None
+
+
 def route_once(engine: Engine, now: datetime | None = None) -> PassResult:
     """One routing pass in one transaction: disconnected agents go offline, overdue conversations are
     reclaimed, and the queue is handed out."""
     now = now or utcnow()
+    if not _anything_to_do(engine, now):
+        return PassResult()
     with Session(engine) as session:
         if session.get_bind().dialect.name == "postgresql":
             session.execute(sa.text(f"SELECT pg_advisory_xact_lock(:k, {changes.SCHEMA_KEY})"), {"k": ROUTER_LOCK})

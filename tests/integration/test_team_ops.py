@@ -398,3 +398,31 @@ def test_a_disconnected_agent_goes_offline_after_the_grace(stack, team):
     closed = time.monotonic()
     wait_for(lambda: status() == "offline", timeout=15, what="offline after the grace")
     assert time.monotonic() - closed >= 3.0, "not before the grace has run"
+
+
+def test_racing_takes_of_one_conversation_leave_exactly_one_winner(stack, team):
+    """Agents and the router racing for the same conversations: every version is granted once."""
+    set_rules(team, auto_assign=False)
+    convs = [conversation(stack, team) for _ in range(4)]
+    results: dict[int, list[tuple[str, int]]] = {c["id"]: [] for c in convs}
+    barrier = threading.Barrier(len(convs) * 2)
+
+    def take(name: str, conv: dict) -> None:
+        barrier.wait()
+        r = team[name].request("PATCH", f"/v1/conversations/{conv['id']}",
+                               {"set_assignee": True, "assignee_id": team[name].id,
+                                "expected_version": conv["version"]})
+        results[conv["id"]].append((name, r.status_code))
+
+    threads = [threading.Thread(target=take, args=(name, c)) for c in convs for name in ("ana", "ben")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    for c in convs:
+        codes = sorted(code for _, code in results[c["id"]])
+        assert codes == [200, 409], f"conversation {c['id']}: {results[c['id']]}"
+        winner = next(name for name, code in results[c["id"]] if code == 200)
+        after = current(stack, team, c["id"])
+        assert after["assignee_id"] == team[winner].id and after["version"] == c["version"] + 1
+        assert [t["to_agent_id"] for t in _trail(stack, team, c["id"])] == [team[winner].id]

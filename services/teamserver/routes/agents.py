@@ -122,7 +122,7 @@ def handoff(agent_id: AgentId, body: protocol.Handoff, actor: CurrentAgent, sess
     now = utcnow()
     mine = session.exec(select(Conversation).where(
         Conversation.assignee_id == agent_id, Conversation.status.in_(routing.HANDOFF_STATUSES),
-    ).order_by(Conversation.id)).all()
+    ).order_by(Conversation.id).with_for_update()).all()
     for conversation in mine:
         routing.set_assignee(session, conversation, body.to_agent_id, actor_id=actor.id, kind="handoff",
                              reason=body.reason, now=now)

@@ -83,7 +83,9 @@ def _idempotent_write(
 
 
 def _conversation(session: Session, conversation_id: int) -> Conversation:
-    conversation = session.get(Conversation, conversation_id)
+    # Locked until commit on PostgreSQL (SQLite writers are serialised already): a version check and the
+    # write that follows it must not interleave with another agent's or the router's.
+    conversation = session.get(Conversation, conversation_id, with_for_update=True)
     if conversation is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such conversation")
     return conversation
