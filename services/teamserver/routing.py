@@ -297,7 +297,7 @@ class Router:
     disconnect grace)."""
 
     def __init__(self, engine: Engine, broadcaster: Broadcaster, *, tick: float = 2.0,
-                 min_interval: float = 0.05) -> None:
+                 min_interval: float = 0.1) -> None:
         self._engine = engine
         self._broadcaster = broadcaster
         self._tick = tick
