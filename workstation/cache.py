@@ -38,6 +38,12 @@ class UTCDateTime(sa.types.TypeDecorator):
         return None if value is None else value.replace(tzinfo=timezone.utc)
 
 
+def _dflt(value):
+    """A default the database knows too (rows written by plain SQL, columns added to older caches)."""
+    literal = str(int(value)) if isinstance(value, (bool, int)) else "'" + value.replace("'", "''") + "'"
+    return Field(default=value, sa_column_kwargs={"server_default": sa.text(literal)})
+
+
 def _ts(nullable: bool = True, **kw):
     return Field(sa_type=UTCDateTime, nullable=nullable, **kw)
 
@@ -53,18 +59,22 @@ class CAgent(CacheModel, table=True):
     email: str
     name: str
     role: str
-    status: str = "offline"
+    status: str = _dflt("offline")
     status_changed_at: datetime | None = _ts()
-    timezone: str = "UTC"
+    timezone: str = _dflt("UTC")
     # JSON: list of protocol.Shift dicts, and {channel: capacity}.
-    shifts: str = "[]"
-    capacity: str = "{}"
+    shifts: str = _dflt("[]")
+    capacity: str = _dflt("{}")
 
 
 class CCustomer(CacheModel, table=True):
     __tablename__ = "customer"
     id: int = Field(primary_key=True)
     display_name: str
+    tags: str = _dflt("[]")  # JSON list
+    fields: str = _dflt("{}")  # JSON object
+    notes: str = _dflt("")
+    language: str | None = None
 
 
 class CIdentity(CacheModel, table=True):
@@ -92,6 +102,18 @@ class CConversation(CacheModel, table=True):
     updated_by_agent_id: int | None = None
     assigned_at: datetime | None = _ts()
     waiting_since: datetime | None = _ts()
+    priority: str = _dflt("normal")
+    priority_reasons: str = _dflt("[]")  # JSON list
+    case_type: str | None = None
+    snoozed_until: datetime | None = _ts()
+    snooze_until_reply: bool = _dflt(False)
+    sla_kind: str | None = None
+    sla_due_at: datetime | None = _ts()
+    sla_target_seconds: int | None = None
+    sla_breached_at: datetime | None = _ts()
+    resolved_at: datetime | None = _ts()
+    reopened_count: int = _dflt(0)
+    public: bool = _dflt(False)
     # Local only: how many customer messages the agent had seen when last looking at it.
     read_count: int = 0
 
@@ -285,6 +307,19 @@ _FEED_COLUMNS = (
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
+def _customer_row(customer: protocol.CustomerPublic) -> dict:
+    row = customer.model_dump()
+    row["tags"] = json.dumps(customer.tags)
+    row["fields"] = json.dumps(customer.fields)
+    return row
+
+
+def _conversation_row(conversation: protocol.ConversationPublic) -> dict:
+    row = conversation.model_dump()
+    row["priority_reasons"] = json.dumps(conversation.priority_reasons)
+    return row
+
+
 def _agent_row(agent: protocol.AgentPublic) -> dict:
     row = agent.model_dump(mode="json", exclude={"shifts", "capacity", "status_changed_at"})
     row["status_changed_at"] = agent.status_changed_at
@@ -303,10 +338,10 @@ def _add_missing_columns(conn) -> bool:
             if column.name in present:
                 continue
             ddl = f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {column.type.compile(conn.dialect)}'
-            default = column.default.arg if column.default is not None and column.default.is_scalar else None
-            if default is not None:
-                ddl += " DEFAULT " + (str(int(default)) if isinstance(default, (bool, int)) else
-                                      "'" + str(default).replace("'", "''") + "'")
+            if column.server_default is not None:
+                ddl += " DEFAULT " + str(column.server_default.arg.text)
+                if not column.nullable:
+                    ddl += " NOT NULL"
             conn.exec_driver_sql(ddl)
             added = True
     return added
@@ -436,9 +471,9 @@ class Cache:
                 cs.reset = True
                 return cs
             self._upsert(c, CAgent, [_agent_row(a) for a in page.agents])
-            self._upsert(c, CCustomer, [x.model_dump() for x in page.customers])
+            self._upsert(c, CCustomer, [_customer_row(x) for x in page.customers])
             self._upsert(c, CIdentity, [x.model_dump() for x in page.identities])
-            self._upsert(c, CConversation, [x.model_dump() for x in page.conversations], keep=("read_count",))
+            self._upsert(c, CConversation, [_conversation_row(x) for x in page.conversations], keep=("read_count",))
             self._apply_messages(c, page.messages)
             for note in page.notes:
                 self._apply_note(c, note)
@@ -871,7 +906,7 @@ class Cache:
                 version = c.execute(sa.select(CConversation.version)
                                     .where(CConversation.id == result.id)).scalar()
                 if version is None or result.version >= version:
-                    self._upsert(c, CConversation, [result.model_dump()], keep=("read_count",))
+                    self._upsert(c, CConversation, [_conversation_row(result)], keep=("read_count",))
         return ChangeSet(conversation_ids={result.conversation_id if hasattr(result, "conversation_id") else result.id})
 
     def _undo_update(self, conn, op: COutbox) -> None:
@@ -906,7 +941,7 @@ class Cache:
                     c.execute(sa.update(COutbox).where(COutbox.op_id.in_(later)).values(
                         state="failed", last_error="an earlier change to this conversation was refused"))
                 if current is not None:
-                    self._upsert(c, CConversation, [current.model_dump()], keep=("read_count",))
+                    self._upsert(c, CConversation, [_conversation_row(current)], keep=("read_count",))
                 else:
                     self._undo_update(c, op)
         return ChangeSet(conversation_ids={op.conversation_id})

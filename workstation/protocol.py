@@ -23,6 +23,15 @@ AgentStatus = Literal["available", "away", "offline"]
 # unanswered one (reclaim), a shift hand-off (handoff).
 AssignmentKind = Literal["auto", "manual", "take", "release", "reclaim", "handoff"]
 PresenceState = Literal["viewing", "typing", "left"]
+Priority = Literal["low", "normal", "high", "urgent"]
+PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
+# The case types of a customer-service department: information, incident, post-sale.
+CaseType = Literal[
+    "information.query", "information.request",
+    "incident.claim", "incident.complaint", "incident.suggestion", "incident.compliment",
+    "postsale.warranty", "postsale.return", "postsale.repair",
+]
+SlaKind = Literal["first", "next"]
 # Capacity key that covers every channel without a capacity of its own.
 ANY_CHANNEL = "*"
 ErrorKind = Literal[
@@ -118,6 +127,24 @@ class SessionPublic(BaseModel):
 class CustomerPublic(BaseModel):
     id: int
     display_name: str
+    # Labels such as VIP or loyal; "VIP" raises the priority of the customer's conversations.
+    tags: list[str] = []
+    # CRM fields (order count, plan, city…), also usable in canned responses as {{customer.<name>}}.
+    fields: dict[str, str] = {}
+    # Internal notes about the customer: seen by the team, never sent.
+    notes: str = ""
+    # The customer's language (es, en) when known: canned responses in it are preferred.
+    language: str | None = None
+
+
+class CustomerUpdate(BaseModel):
+    """Fields left out stay as they are."""
+
+    tags: list[Annotated[CleanText, Field(min_length=1, max_length=40)]] | None = Field(default=None, max_length=30)
+    fields: dict[Annotated[str, Field(min_length=1, max_length=60)], Annotated[CleanText, Field(max_length=500)]] | None \
+        = Field(default=None, max_length=50)
+    notes: CleanText | None = Field(default=None, max_length=MAX_REPLY_CHARS)
+    language: Literal["es", "en"] | None = None
 
 
 class IdentityPublic(BaseModel):
@@ -146,6 +173,23 @@ class ConversationPublic(BaseModel):
     assigned_at: datetime | None = None
     # The oldest customer message not answered yet (None once an agent replied): the wait the team sees.
     waiting_since: datetime | None = None
+    priority: Priority = "normal"
+    # Why the rules set the priority (codes such as keyword:urgente, vip, public, repeated).
+    priority_reasons: list[str] = []
+    case_type: CaseType | None = None
+    # Snoozed: back to open at this time, and/or when the customer writes.
+    snoozed_until: datetime | None = None
+    snooze_until_reply: bool = False
+    # The response-time clock running now: first response or next response, due when, and its full length.
+    sla_kind: SlaKind | None = None
+    sla_due_at: datetime | None = None
+    sla_target_seconds: int | None = None
+    sla_breached_at: datetime | None = None
+    resolved_at: datetime | None = None
+    # How many times the customer wrote again after it was resolved.
+    reopened_count: int = 0
+    # A public post or comment (answers are seen by everyone), not a private message.
+    public: bool = False
 
 
 class AssignmentPublic(BaseModel):
@@ -199,6 +243,7 @@ class SyncPage(BaseModel):
     messages: list[MessagePublic] = []
     notes: list[NotePublic] = []
     assignments: list[AssignmentPublic] = []
+    follow_ups: list[FollowUpPublic] = []
     next_after: int
     # The newest sequence on the server when the page was read (for progress during a long sync).
     newest: int = 0
@@ -227,6 +272,34 @@ class ConversationUpdate(BaseModel):
     expected_version: DbInt
     # Why (optional; kept in the assignment trail).
     reason: CleanText = Field(default="", max_length=500)
+    # Required when resolving.
+    case_type: CaseType | None = None
+    # With status "snoozed": until when, and/or until the customer writes.
+    snoozed_until: datetime | None = None
+    snooze_until_reply: bool = False
+    # With status "resolved": a check-in this many days later.
+    follow_up_days: int | None = Field(default=None, ge=1, le=365)
+    follow_up_note: CleanText = Field(default="", max_length=500)
+    # Set by hand (rules only ever raise it).
+    priority: Priority | None = None
+
+
+class FollowUpPublic(BaseModel):
+    """A check-in with the customer some days after a case was resolved."""
+
+    id: int
+    conversation_id: int
+    customer_id: int
+    agent_id: int | None
+    due_at: datetime
+    note: str
+    # The canned response suggested for it (the follow-up check-in of the customer's language).
+    canned_id: str | None = None
+    done_at: datetime | None = None
+
+
+class FollowUpUpdate(BaseModel):
+    done: bool = True
 
 
 class AgentStatusUpdate(BaseModel):

@@ -9,6 +9,9 @@ import pytest
 from workstation import canned
 from workstation.paths import resources_dir
 
+# The case types of the customer-service department (information, incident, post-sale) and the rest.
+CATEGORIES = ("general", "information", "incident", "post-sale", "crisis", "follow-up")
+
 
 @pytest.fixture(scope="module")
 def library():
@@ -16,9 +19,11 @@ def library():
 
 
 def test_shipped_library_has_every_protocol_in_both_languages(library):
-    by_lang = {lang: {r.category for r in library if r.language == lang} for lang in ("es", "en")}
-    expected = {"greeting", "feedback", "complaint", "hours", "post-sale", "crisis", "follow-up"}
+    by_lang = {lang: {r.id.split("-", 1)[1] for r in library if r.language == lang} for lang in ("es", "en")}
+    expected = {"greeting", "thanks", "private", "hours", "warranty", "return", "repair", "crisis", "followup"}
     assert by_lang["es"] >= expected and by_lang["en"] >= expected
+    categories = {lang: {r.category for r in library if r.language == lang} for lang in ("es", "en")}
+    assert categories["es"] == categories["en"] == set(CATEGORIES)
     assert len({(r.language, r.shortcut) for r in library}) == len(library)
 
 
