@@ -244,6 +244,7 @@ class SyncPage(BaseModel):
     notes: list[NotePublic] = []
     assignments: list[AssignmentPublic] = []
     follow_ups: list[FollowUpPublic] = []
+    canned: list[CannedPublic] = []
     next_after: int
     # The newest sequence on the server when the page was read (for progress during a long sync).
     newest: int = 0
@@ -300,6 +301,82 @@ class FollowUpPublic(BaseModel):
 
 class FollowUpUpdate(BaseModel):
     done: bool = True
+
+
+class CannedPublic(BaseModel):
+    """A canned response of the team library (owner_agent_id None, leads edit it) or an agent's own."""
+
+    id: int
+    # Stable name ("es-greeting"); the default library's keys are kept across versions.
+    key: str
+    title: str
+    shortcut: str
+    category: str
+    language: str
+    body: str
+    # Channel (or "public"/"private") → a variant of the body, e.g. a short one for X.
+    variants: dict[str, str] = {}
+    keywords: list[str] = []
+    owner_agent_id: int | None = None
+    usage_count: int = 0
+    deleted: bool = False
+
+
+class CannedWrite(BaseModel):
+    title: CleanText = Field(min_length=1, max_length=200)
+    shortcut: CleanText = Field(min_length=1, max_length=40)
+    category: CleanText = Field(default="general", max_length=40)
+    language: Literal["es", "en"] = "es"
+    body: CleanText = Field(min_length=1, max_length=MAX_REPLY_CHARS)
+    variants: dict[Annotated[str, Field(max_length=20)], Annotated[CleanText, Field(max_length=MAX_REPLY_CHARS)]] = \
+        Field(default={}, max_length=10)
+    keywords: list[Annotated[CleanText, Field(max_length=60)]] = Field(default=[], max_length=40)
+    # True: a team response (leads only); false: the author's own.
+    team: bool = False
+
+
+class AutoReply(BaseModel):
+    """The out-of-hours answer, per language; {hours} and {alternative} are filled in by the server."""
+
+    enabled: bool = True
+    text: dict[str, str] = {
+        "es": "¡Gracias por escribirnos! Ahora mismo estamos fuera de horario ({hours}). Te responderemos en cuanto "
+              "abramos. Si es urgente, puedes {alternative}.",
+        "en": "Thanks for writing to us! We are closed right now ({hours}). We will answer as soon as we open. "
+              "If it is urgent, you can {alternative}.",
+    }
+    alternative: dict[str, str] = {
+        "es": "llamarnos al 900 123 456 (24 h)",
+        "en": "call us on +34 900 123 456 (24 h)",
+    }
+
+
+class CareSettings(BaseModel):
+    """The team's care rules (leads edit them). `hours` maps a channel (or "*") to business hours
+    {timezone, weekly: {0..6: [[start, end], …]}, holidays: [date…]}; `sla` is {targets: [{channel, priority,
+    first_response_minutes, next_response_minutes}], business_hours}; `priority` the priority rules (keyword lists
+    per language and bumps). The server checks each and refuses (422) what it cannot use."""
+
+    hours: dict[str, dict] = {}
+    sla: dict = {}
+    priority: dict = {}
+    auto_reply: AutoReply = AutoReply()
+    # Days after resolving during which a customer's new message reopens the case (0: always a new one).
+    reopen_days: int = Field(default=7, ge=0, le=365)
+
+
+class HoursNow(BaseModel):
+    open: bool
+    # Weekly hours in words, in the language asked for.
+    description: str
+    # When it next opens or closes (None: never).
+    next_change_at: datetime | None = None
+
+
+class CarePublic(BaseModel):
+    settings: CareSettings
+    # Per channel with hours of its own, and "*": open now?, in words.
+    hours_now: dict[str, HoursNow] = {}
 
 
 class AgentStatusUpdate(BaseModel):

@@ -35,3 +35,63 @@ def run(*, server: str, host: str, port: int, fd: int | None, traffic: bool, int
     )
     serve(create_app(config), host=host, port=port, fd=fd, exit_with_parent=exit_with_parent)
     return 0
+
+
+def run_colleagues(*, server: str, seed: int | None, exit_with_parent: bool) -> int:
+    """Simulated colleagues answering through the agent API (`workstation colleagues ...`). Their emails and
+    passwords come in WORKSTATION_COLLEAGUES (never on the command line); timings in WORKSTATION_COLLEAGUES_*."""
+    import asyncio
+    import signal
+    import threading
+
+    from services.sandbox import colleagues
+
+    try:
+        credentials = colleagues.credentials_from_env(os.environ)
+        config = colleagues.Config.from_env(os.environ)
+    except ValueError as exc:
+        print(f"workstation colleagues: {exc}", file=sys.stderr)
+        return 2
+    if not credentials:
+        print(f"workstation colleagues: set {colleagues.CREDENTIALS_ENV} to a JSON list of "
+              '{"email": ..., "password": ...}', file=sys.stderr)
+        return 2
+    os.environ.pop(colleagues.CREDENTIALS_ENV, None)  # nothing started from here needs them
+    logctx.configure(secrets=[password for _, password in credentials])
+    language = "en" if (os.environ.get("WORKSTATION_LANG") or os.environ.get("LANG") or "es").startswith("en") \
+        else "es"
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+
+        def request_stop() -> None:
+            try:
+                loop.call_soon_threadsafe(stop.set)
+            except RuntimeError:  # the loop has closed already
+                pass
+
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            try:
+                loop.add_signal_handler(signum, stop.set)
+            except (NotImplementedError, RuntimeError):  # Windows: no loop signal handlers
+                signal.signal(signum, lambda *_: request_stop())
+        if exit_with_parent:
+            threading.Thread(target=_wait_for_parent, args=(request_stop,), name="parent-watch", daemon=True).start()
+        await colleagues.run(server, credentials, config, stop=stop, seed=seed, language=language)
+
+    asyncio.run(main())
+    return 0
+
+
+def _wait_for_parent(callback) -> None:
+    """The parent holds our stdin open; when it goes away (even killed), stdin ends and `callback` runs. Reads
+    the raw descriptor: a thread blocked in a buffered read of sys.stdin aborts the interpreter's shutdown
+    when we stop for another reason (SIGTERM)."""
+    try:
+        while os.read(sys.stdin.fileno(), 4096):
+            pass
+    except (OSError, ValueError):
+        pass
+    log.info("parent went away; stopping")
+    callback()

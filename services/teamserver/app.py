@@ -12,13 +12,13 @@ from fastapi import FastAPI
 from sqlmodel import Session
 
 from services.channels.whatsapp import WhatsAppConnector
-from services.teamserver import changes, hygiene
+from services.teamserver import care, changes, hygiene
 from services.teamserver.config import Settings
 from services.teamserver.db import init_db, is_postgres, libpq_dsn, make_engine, read_only
 from services.teamserver.dispatcher import Dispatcher
 from services.teamserver.events import Broadcaster, PresenceHub
 from services.teamserver.ingestor import Ingestor
-from services.teamserver.routes import agents, conversations, session, sync, webhooks
+from services.teamserver.routes import agents, care as care_routes, conversations, session, sync, webhooks
 from services.teamserver.routing import Router
 from workstation import __version__
 
@@ -98,6 +98,7 @@ def _pg_notifier(engine, channel: str):
 def create_app(settings: Settings) -> FastAPI:
     engine = make_engine(settings.db_url)
     epoch = init_db(engine)
+    care.ensure_seeded(engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -122,7 +123,7 @@ def create_app(settings: Settings) -> FastAPI:
                                 base_delay=settings.send_retry_base, max_delay=settings.send_retry_max)
         app.state.broadcaster = broadcaster
         app.state.dispatcher = dispatcher
-        router = Router(engine, broadcaster, tick=settings.routing_tick_seconds)
+        router = Router(engine, broadcaster, tick=settings.routing_tick_seconds, on_replies=dispatcher.submit)
         app.state.router = router
         postgres = is_postgres(engine)
         app.state.presence = PresenceHub(broadcaster, _pg_notifier(engine, PRESENCE_CHANNEL) if postgres else None)
@@ -175,6 +176,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(sync.router)
     app.include_router(conversations.router)
     app.include_router(agents.router)
+    app.include_router(care_routes.router)
     app.include_router(webhooks.router)
     hygiene.install(app)  # JSON depth limit and encodable 422s; added first, so BodyLimit wraps it
     app.add_middleware(BodyLimit, api_limit=settings.max_api_bytes, webhook_limit=settings.max_webhook_bytes)

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlmodel import Session, func, select
 
-from services.teamserver.models import (utcnow, Agent, Assignment, Change, Conversation, Customer, Identity, Message,
-                                        Note)
+from services.teamserver.models import (utcnow, Agent, Assignment, CannedResponse, Change, Conversation, Customer,
+                                        FollowUp, Identity, Message, Note)
 from workstation import protocol
 
 ENTITY_TABLES = {
@@ -20,6 +20,8 @@ ENTITY_TABLES = {
     "message": Message,
     "note": Note,
     "assignment": Assignment,
+    "follow_up": FollowUp,
+    "canned": CannedResponse,
 }
 
 
@@ -100,9 +102,32 @@ def agent_public(a: Agent) -> protocol.AgentPublic:
     )
 
 
+def customer_public(c: Customer) -> protocol.CustomerPublic:
+    return protocol.CustomerPublic(id=c.id, display_name=c.display_name, tags=json.loads(c.tags or "[]"),
+                                   fields=json.loads(c.fields or "{}"), notes=c.notes or "", language=c.language)
+
+
+def conversation_public(c: Conversation) -> protocol.ConversationPublic:
+    data = {name: getattr(c, name) for name in protocol.ConversationPublic.model_fields if name != "priority_reasons"}
+    return protocol.ConversationPublic(**data, priority_reasons=json.loads(c.priority_reasons or "[]"))
+
+
+def canned_public(c: CannedResponse) -> protocol.CannedPublic:
+    return protocol.CannedPublic(
+        id=c.id, key=c.key, title=c.title, shortcut=c.shortcut, category=c.category, language=c.language,
+        body=c.body, variants=json.loads(c.variants or "{}"), keywords=json.loads(c.keywords or "[]"),
+        owner_agent_id=c.owner_agent_id, usage_count=c.usage_count, deleted=c.deleted)
+
+
 def to_public(entity: str, row) -> object:
     if entity == "agent":
         return agent_public(row)
+    if entity == "customer":
+        return customer_public(row)
+    if entity == "conversation":
+        return conversation_public(row)
+    if entity == "canned":
+        return canned_public(row)
     model = {
         "customer": protocol.CustomerPublic,
         "identity": protocol.IdentityPublic,
@@ -110,6 +135,7 @@ def to_public(entity: str, row) -> object:
         "message": protocol.MessagePublic,
         "note": protocol.NotePublic,
         "assignment": protocol.AssignmentPublic,
+        "follow_up": protocol.FollowUpPublic,
     }[entity]
     return model.model_validate(row, from_attributes=True)
 
@@ -141,6 +167,8 @@ def sync_page(session: Session, *, after: int, limit: int, epoch: str, newest: i
         messages=lists["message"],
         notes=lists["note"],
         assignments=lists["assignment"],
+        follow_ups=lists["follow_up"],
+        canned=lists["canned"],
         next_after=next_after,
         has_more=next_after < newest,
         newest=newest,

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
+from datetime import datetime, timedelta
 from typing import Iterable, Iterator
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from services.channels.base import DeliveryStatus, InboundMessage, WebhookBatch
-from services.teamserver import changes
+from services.teamserver import care, changes
 from services.teamserver.models import (Conversation, Customer, Identity, Message, ProviderStatus, UTCDateTime,
                                         utcnow)
 
@@ -130,18 +132,32 @@ def _identities(session: Session, conn: sa.Connection, messages: list[InboundMes
     return found
 
 
-def _open_conversations(conn: sa.Connection, identities: list[dict], channel_of: dict[int, str]) -> dict[int, dict]:
-    """identity id → its open conversation (the newest not resolved), made where there is none."""
+_CARE_COLS = ("status", "priority", "priority_reasons", "public", "sla_kind", "sla_due_at", "sla_target_seconds",
+              "sla_breached_at", "first_replied_at", "unanswered_count", "snoozed_until", "snooze_until_reply",
+              "reopened_count", "resolved_at", "channel", "customer_id")
+
+
+def _open_conversations(conn: sa.Connection, identities: list[dict], channel_of: dict[int, str],
+                        reopen_after: datetime) -> dict[int, dict]:
+    """identity id → the conversation a new message of theirs joins: the newest not resolved, else the newest
+    resolved since `reopen_after` (it reopens), else a new one."""
     ids = [row["id"] for row in identities]
     found: dict[int, dict] = {}
+    reopenable: dict[int, dict] = {}
     cols = (V.c.id, V.c.identity_id, V.c.last_message_at, V.c.last_message_preview, V.c.last_message_direction,
-            V.c.last_inbound_at, V.c.inbound_count, V.c.waiting_since)
+            V.c.last_inbound_at, V.c.inbound_count, V.c.waiting_since, *(V.c[name] for name in _CARE_COLS))
     for i in range(0, len(ids), 500):
         chunk = ids[i:i + 500]
         for row in conn.execute(
-            sa.select(*cols).where(V.c.identity_id.in_(chunk), V.c.status != "resolved").order_by(V.c.id.desc())
+            sa.select(*cols).where(V.c.identity_id.in_(chunk),
+                                   sa.or_(V.c.status != "resolved", V.c.resolved_at >= reopen_after))
+            .order_by(V.c.id.desc())
         ).mappings():
-            found.setdefault(row["identity_id"], dict(row))
+            target = reopenable if row["status"] == "resolved" else found
+            target.setdefault(row["identity_id"], dict(row))
+    for identity_id, row in reopenable.items():
+        if identity_id not in found:
+            found[identity_id] = row
     missing = [row for row in identities if row["id"] not in found]
     if missing:
         now = utcnow()
@@ -154,8 +170,53 @@ def _open_conversations(conn: sa.Connection, identities: list[dict], channel_of:
         for row, cid in zip(missing, new_ids):
             found[row["id"]] = {"id": cid, "identity_id": row["id"], "last_message_at": None,
                                 "last_message_preview": "", "last_message_direction": None,
-                                "last_inbound_at": None, "inbound_count": 0, "waiting_since": None}
+                                "last_inbound_at": None, "inbound_count": 0, "waiting_since": None,
+                                "status": "open", "priority": "normal", "priority_reasons": "[]", "public": False,
+                                "sla_kind": None, "sla_due_at": None, "sla_target_seconds": None,
+                                "sla_breached_at": None, "first_replied_at": None, "unanswered_count": 0,
+                                "snoozed_until": None, "snooze_until_reply": False, "reopened_count": 0,
+                                "resolved_at": None, "channel": channel_of[row["id"]],
+                                "customer_id": row["customer_id"]}
     return found
+
+
+def _care(session: Session, conn: sa.Connection, touched: dict[int, dict], texts: dict[int, list[str]]) -> None:
+    """Applies the care rules to conversations that got customer messages: reopening and waking, priority,
+    and the response clock."""
+    rules = care.load(session)
+    customer_ids = sorted({c["customer_id"] for c in touched.values()})
+    vip: dict[int, bool] = {}
+    for i in range(0, len(customer_ids), 500):
+        for cid, tags in conn.execute(sa.select(C.c.id, C.c.tags).where(C.c.id.in_(customer_ids[i:i + 500]))):
+            vip[cid] = care.is_vip(tags)
+    for conversation in touched.values():
+        if conversation["status"] in ("resolved", "snoozed"):
+            if conversation["status"] == "resolved":
+                conversation["reopened_count"] += 1
+                conversation["resolved_at"] = None
+            conversation["status"] = "open"
+            conversation["snoozed_until"] = None
+            conversation["snooze_until_reply"] = False
+            conversation["reopen"] = True
+        level = conversation["priority"]
+        reasons = json.loads(conversation["priority_reasons"] or "[]")
+        unanswered = conversation["unanswered_count"]
+        for text in texts[conversation["id"]]:
+            unanswered += 1
+            found = care.assess(rules, text, vip=vip.get(conversation["customer_id"], False),
+                                public=bool(conversation["public"]), unanswered=unanswered)
+            level = care.higher(level, found.priority)
+            reasons = care.merge_reasons(reasons, [r for r in found.reasons if not r.startswith("negated:")])
+        raised = level != conversation["priority"]
+        conversation["priority"], conversation["priority_reasons"] = level, json.dumps(reasons)
+        conversation["unanswered_count"] = unanswered
+        starting = conversation["sla_kind"] is None and conversation["waiting_since"] is not None
+        if starting or (raised and conversation["sla_kind"] and conversation["sla_breached_at"] is None):
+            kind = conversation["sla_kind"] or ("first" if conversation["first_replied_at"] is None else "next")
+            due, target = rules.clock(conversation["channel"], level, kind, conversation["waiting_since"])
+            conversation["sla_kind"] = kind if due is not None else None
+            conversation["sla_due_at"], conversation["sla_target_seconds"] = due, target
+            conversation["sla_breached_at"] = None
 
 
 def store_inbound_many(session: Session, messages: list[InboundMessage]) -> int:
@@ -167,9 +228,12 @@ def store_inbound_many(session: Session, messages: list[InboundMessage]) -> int:
         return 0
     identities = _identities(session, conn, fresh)
     channel_of = {row["id"]: key[0] for key, row in identities.items()}
-    conversations = _open_conversations(conn, list({r["id"]: r for r in identities.values()}.values()), channel_of)
+    reopen_days = care.load(session).settings.reopen_days
+    conversations = _open_conversations(conn, list({r["id"]: r for r in identities.values()}.values()), channel_of,
+                                        utcnow() - timedelta(days=reopen_days) if reopen_days else utcnow())
     rows = []
     touched: dict[int, dict] = {}
+    texts: dict[int, list[str]] = defaultdict(list)
     for msg in fresh:
         conversation = conversations[identities[(msg.channel, msg.sender_handle)]["id"]]
         rows.append({"conversation_id": conversation["id"], "channel": msg.channel, "direction": "in",
@@ -185,6 +249,8 @@ def store_inbound_many(session: Session, messages: list[InboundMessage]) -> int:
         if conversation["waiting_since"] is None or msg.sent_at < conversation["waiting_since"]:
             conversation["waiting_since"] = msg.sent_at
         touched[conversation["id"]] = conversation
+        texts[conversation["id"]].append(msg.text)
+    _care(session, conn, touched, texts)
     message_ids = conn.execute(sa.insert(M).returning(M.c.id, sort_by_parameter_order=True), rows).scalars().all()
     # One statement for every conversation touched; a late older message leaves its latest message as it was.
     conn.execute(
@@ -195,10 +261,29 @@ def store_inbound_many(session: Session, messages: list[InboundMessage]) -> int:
             last_inbound_at=sa.bindparam("b_in", type_=UTCDateTime()),
             inbound_count=sa.bindparam("b_count"),
             waiting_since=sa.bindparam("b_waiting", type_=UTCDateTime()),
+            status=sa.bindparam("b_status"),
+            priority=sa.bindparam("b_priority"),
+            priority_reasons=sa.bindparam("b_reasons"),
+            unanswered_count=sa.bindparam("b_unanswered"),
+            sla_kind=sa.bindparam("b_sla_kind"),
+            sla_due_at=sa.bindparam("b_sla_due", type_=UTCDateTime()),
+            sla_target_seconds=sa.bindparam("b_sla_target"),
+            sla_breached_at=sa.bindparam("b_sla_breached", type_=UTCDateTime()),
+            snoozed_until=sa.bindparam("b_snoozed", type_=UTCDateTime()),
+            snooze_until_reply=sa.bindparam("b_snooze_reply"),
+            reopened_count=sa.bindparam("b_reopened"),
+            resolved_at=sa.bindparam("b_resolved", type_=UTCDateTime()),
+            # A reopened or woken conversation changed status: other agents' stale writes must see it.
+            version=V.c.version + sa.bindparam("b_bump"),
         ),
         [{"b_id": c["id"], "b_at": c["last_message_at"], "b_preview": c["last_message_preview"],
           "b_direction": c["last_message_direction"], "b_in": c["last_inbound_at"], "b_count": c["inbound_count"],
-          "b_waiting": c["waiting_since"]}
+          "b_waiting": c["waiting_since"], "b_status": c["status"], "b_priority": c["priority"],
+          "b_reasons": c["priority_reasons"], "b_unanswered": c["unanswered_count"], "b_sla_kind": c["sla_kind"],
+          "b_sla_due": c["sla_due_at"], "b_sla_target": c["sla_target_seconds"],
+          "b_sla_breached": c["sla_breached_at"], "b_snoozed": c["snoozed_until"],
+          "b_snooze_reply": c["snooze_until_reply"], "b_reopened": c["reopened_count"],
+          "b_resolved": c["resolved_at"], "b_bump": 1 if c.get("reopen") else 0}
          for c in touched.values()],
     )
     for conversation_id in touched:

@@ -81,6 +81,10 @@ class Customer(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     display_name: str
     created_at: datetime = ts_field(default_factory=utcnow)
+    tags: str = "[]"  # JSON list
+    fields: str = "{}"  # JSON object (CRM fields)
+    notes: str = ""
+    language: str | None = None
 
 
 class Identity(SQLModel, table=True):
@@ -116,6 +120,24 @@ class Conversation(SQLModel, table=True):
     waiting_since: datetime | None = ts_field(nullable=True, default=None)
     # The agent this conversation was last reclaimed from: the router prefers someone else for it.
     reclaimed_from_agent_id: int | None = None
+    priority: str = "normal"
+    priority_reasons: str = "[]"  # JSON list of reason codes
+    case_type: str | None = None
+    snoozed_until: datetime | None = ts_field(nullable=True, default=None)
+    snooze_until_reply: bool = False
+    sla_kind: str | None = None
+    sla_due_at: datetime | None = ts_field(nullable=True, default=None, index=True)
+    sla_target_seconds: int | None = None
+    sla_breached_at: datetime | None = ts_field(nullable=True, default=None)
+    resolved_at: datetime | None = ts_field(nullable=True, default=None)
+    reopened_count: int = 0
+    # Customer messages since an agent last answered (repeated messages raise the priority).
+    unanswered_count: int = 0
+    public: bool = False
+    # When an agent first answered (the first-response time of reports).
+    first_replied_at: datetime | None = ts_field(nullable=True, default=None)
+    # The closed period the out-of-hours reply was last sent in (one per conversation per closed period).
+    auto_reply_key: str | None = None
 
 
 class Assignment(SQLModel, table=True):
@@ -129,6 +151,35 @@ class Assignment(SQLModel, table=True):
     kind: str
     reason: str = ""
     created_at: datetime = ts_field(default_factory=utcnow)
+
+
+class FollowUp(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    agent_id: int | None = Field(default=None, foreign_key="agent.id")
+    due_at: datetime = ts_field(index=True)
+    note: str = ""
+    canned_id: str | None = None
+    done_at: datetime | None = ts_field(nullable=True, default=None)
+    created_at: datetime = ts_field(default_factory=utcnow)
+
+
+class CannedResponse(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str
+    title: str
+    shortcut: str
+    category: str = "general"
+    language: str = "es"
+    body: str
+    variants: str = "{}"  # JSON
+    keywords: str = "[]"  # JSON
+    owner_agent_id: int | None = Field(default=None, foreign_key="agent.id", index=True)
+    usage_count: int = 0
+    deleted: bool = False
+    updated_at: datetime = ts_field(default_factory=utcnow)
 
 
 class Note(SQLModel, table=True):

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from services.teamserver import changes
+from services.teamserver import care, changes
 from services.teamserver.events import Broadcaster
 from services.teamserver.models import Agent, Assignment, Conversation, ServerMeta, utcnow
 from workstation import protocol
@@ -246,6 +246,7 @@ class PassResult:
     offline: list[int] = field(default_factory=list)
     reclaimed: list[int] = field(default_factory=list)
     assigned: list[tuple[int, int]] = field(default_factory=list)
+    care: care.CareResult | None = None
     seq: int = 0
 
 
@@ -264,6 +265,8 @@ def _anything_to_do(engine: Engine, now: datetime) -> bool:
                     Conversation.status == "open", Conversation.assignee_id.is_not(None),
                     Conversation.waiting_since <= cutoff, Conversation.assigned_at <= cutoff).limit(1)).first():
                 return True
+        if care.anything_to_do(session, now):
+            return True
         if not settings.auto_assign:
             return False
         if session.exec(select(Agent.id).where(Agent.status == "available").limit(1)).first() is None:
@@ -284,6 +287,8 @@ def route_once(engine: Engine, now: datetime | None = None) -> PassResult:
         settings = load_settings(session)
         result = PassResult()
         result.offline = mark_disconnected_offline(session, settings, now)
+        # Snoozed conversations due now wake before the queue is handed out, so they can go out too.
+        result.care = care.tick(session, now)
         result.reclaimed = reclaim(session, settings, now)
         result.assigned = distribute(session, settings, now)
         session.commit()
@@ -297,8 +302,10 @@ class Router:
     disconnect grace)."""
 
     def __init__(self, engine: Engine, broadcaster: Broadcaster, *, tick: float = 2.0,
-                 min_interval: float = 0.1) -> None:
+                 min_interval: float = 0.1, on_replies=None) -> None:
         self._engine = engine
+        # Called with (message id, conversation id) for each reply the pass queued (out-of-hours replies).
+        self._on_replies = on_replies or (lambda message_id, conversation_id: None)
         self._broadcaster = broadcaster
         self._tick = tick
         self._min_interval = min_interval
@@ -324,6 +331,8 @@ class Router:
                 self.passes += 1
                 if result.seq:
                     self._broadcaster.publish(result.seq)
+                for message_id, conversation_id in (result.care.auto_replies if result.care else []):
+                    self._on_replies(message_id, conversation_id)
                     # Our own commit is a change too; don't run again just for it.
                     seen = max(seen, result.seq)
             except asyncio.CancelledError:

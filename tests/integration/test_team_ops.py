@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from services.teamserver.admin import add_agent
-from tests.integration.helpers import inbound, sign_in, sync_all, wait_for
+from tests.integration.helpers import inbound, sign_in, wait_for
 from workstation.demo import start_demo_stack
 
 ANA = "ana@demo.workstation.test"
@@ -56,6 +56,31 @@ class Client:
         return httpx.request(method, self.url + path, json=body, headers=headers, timeout=30)
 
 
+class Mirror:
+    """The server's state as the lead's sync sees it, pulled incrementally (tests read it often)."""
+
+    KINDS = ("agents", "customers", "conversations", "messages", "assignments", "follow_ups", "canned")
+
+    def __init__(self, stack, token: str):
+        self.url, self.token, self.after = stack.server_url, token, 0
+        self.items: dict[str, dict[int, dict]] = {k: {} for k in self.KINDS}
+
+    def refresh(self) -> "Mirror":
+        while True:
+            page = httpx.get(f"{self.url}/v1/sync", params={"after": self.after, "limit": 1000},
+                             headers={"Authorization": f"Bearer {self.token}"}, timeout=30).json()
+            for kind in self.KINDS:
+                for item in page[kind]:
+                    self.items[kind][item["id"]] = item
+            self.after = page["next_after"]
+            if not page["has_more"]:
+                return self
+
+    def all(self, kind: str) -> list[dict]:
+        self.refresh()
+        return [self.items[kind][k] for k in sorted(self.items[kind])]
+
+
 @pytest.fixture(scope="module")
 def team(stack):
     clients = {name: Client(stack, email) for name, email in
@@ -74,21 +99,24 @@ def set_status(team, name: str, status: str) -> None:
     assert client.request("PUT", f"/v1/agents/{client.id}/status", {"status": status}).status_code == 200
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def quiet_team(team):
-    """Each test starts with nobody available and distribution on (no reclaim, long grace)."""
+    """A test starts with nobody available, default capacities and distribution on (no reclaim, long grace)."""
     set_rules(team)
     for name in ("lead", "ana", "ben", "admin"):
         set_status(team, name, "offline")
+        r = team["lead"].request("PATCH", f"/v1/agents/{team[name].id}", {"capacity": {}, "shifts": []})
+        assert r.status_code == 200
     yield
 
 
 def resolve_everything(stack, team) -> None:
     """Earlier tests leave conversations in the queue; distribution tests start from an empty one."""
-    for c in sync_all(stack, team["lead"].token)["conversations"]:
+    for c in MIRRORS[stack.server_url].all("conversations"):
         if c["status"] != "resolved":
             r = team["lead"].request("PATCH", f"/v1/conversations/{c['id']}",
-                                     {"status": "resolved", "expected_version": c["version"]})
+                                     {"status": "resolved", "case_type": "information.query",
+                                      "expected_version": c["version"]})
             assert r.status_code == 200, r.text
 
 
@@ -99,12 +127,14 @@ def conversation(stack, team, *, owner: str | None = None) -> dict:
     inbound(stack, wa_id=wa_id, name="Cliente " + wa_id[-3:], text=text)
     lead = team["lead"]
 
+    mirror = MIRRORS.setdefault(stack.server_url, Mirror(stack, lead.token))
+
     def find():
-        state = sync_all(stack, lead.token)
-        message = next((m for m in state["messages"] if m["text"] == text), None)
+        mirror.refresh()
+        message = next((m for m in mirror.items["messages"].values() if m["text"] == text), None)
         if message is None:
             return None
-        return next(c for c in state["conversations"] if c["id"] == message["conversation_id"])
+        return mirror.items["conversations"][message["conversation_id"]]
 
     conv = wait_for(find, what="the inbound conversation")
     if owner is not None:
@@ -115,9 +145,12 @@ def conversation(stack, team, *, owner: str | None = None) -> dict:
     return conv
 
 
+MIRRORS: dict[str, Mirror] = {}
+
+
 def current(stack, team, conversation_id: int) -> dict:
-    state = sync_all(stack, team["lead"].token)
-    return next(c for c in state["conversations"] if c["id"] == conversation_id)
+    mirror = MIRRORS.setdefault(stack.server_url, Mirror(stack, team["lead"].token))
+    return mirror.refresh().items["conversations"][conversation_id]
 
 
 # -- the authorization matrix ------------------------------------------------------------------------------
@@ -139,7 +172,7 @@ MATRIX = {
     "sync": _case("GET", "/v1/sync", None, _by_role()),
     "me": _case("GET", "/v1/me", None, _by_role()),
     "routing-read": _case("GET", "/v1/routing", None, _by_role()),
-    "routing-write": _case("PUT", "/v1/routing", lambda t, c: {"auto_assign": True, "reclaim_minutes": 0,
+    "routing-write": _case("PUT", "/v1/routing", lambda t, c: {"auto_assign": False, "reclaim_minutes": 0,
                                                                "offline_grace_seconds": 600},
                            _by_role(ana=403, ben=403)),
     "reply-to-own": _case("POST", "/v1/conversations/{conv}/messages", lambda t, c: {"text": "hola"},
@@ -147,7 +180,8 @@ MATRIX = {
     "note": _case("POST", "/v1/conversations/{conv}/notes", lambda t, c: {"text": "nota interna"}, _by_role()),
     "presence": _case("POST", "/v1/conversations/{conv}/presence", lambda t, c: {"state": "viewing"}, _by_role()),
     "resolve-own": _case("PATCH", "/v1/conversations/{conv}",
-                         lambda t, c: {"status": "resolved", "expected_version": c["version"]}, _by_role(ben=403)),
+                         lambda t, c: {"status": "resolved", "case_type": "postsale.return",
+                                       "expected_version": c["version"]}, _by_role(ben=403)),
     "reassign-to-ben": _case("PATCH", "/v1/conversations/{conv}",
                              lambda t, c: {"set_assignee": True, "assignee_id": t["ben"].id,
                                            "expected_version": c["version"]}, _by_role(ana=403, ben=403)),
@@ -174,6 +208,21 @@ MATRIX = {
     "revoke-sessions-of-victim": _case("DELETE", "/v1/agents/{victim}/sessions", None,
                                     _by_role(ana=403, ben=403, lead=403)),
     "sign-out": _case("DELETE", "/v1/session", None, _by_role()),
+    "customer-profile": _case("PATCH", "/v1/customers/{customer}", lambda t, c: {"tags": ["VIP"], "notes": "llama tarde"},
+                              _by_role()),
+    "follow-up-of-ana": _case("PATCH", "/v1/follow_ups/{followup}", lambda t, c: {"done": True}, _by_role(ben=403)),
+    "personal-canned": _case("POST", "/v1/canned", lambda t, c: {"title": "Mi saludo", "shortcut": "hola2",
+                                                                 "body": "¡Hola!", "language": "es"}, _by_role()),
+    "team-canned": _case("POST", "/v1/canned", lambda t, c: {"title": "Saludo", "shortcut": "hola3", "body": "¡Hola!",
+                                                             "team": True}, _by_role(ana=403, ben=403)),
+    "edit-team-canned": _case("PUT", "/v1/canned/{team_canned}",
+                              lambda t, c: {"title": "Saludo", "shortcut": "saludo", "body": "¡Hola, {{customer.first_name}}!",
+                                            "team": True}, _by_role(ana=403, ben=403)),
+    "delete-anas-canned": _case("DELETE", "/v1/canned/{anas_canned}", None,
+                                _by_role(ben=403, lead=403, admin=403)),
+    "count-canned-use": _case("POST", "/v1/canned/{team_canned}/uses", None, _by_role()),
+    "care-read": _case("GET", "/v1/care", None, _by_role()),
+    "care-write": _case("PUT", "/v1/care", lambda t, c: {"reopen_days": 7}, _by_role(ana=403, ben=403)),
 }
 # Endpoints outside the agent matrix: signing in is for the anonymous, webhooks are signed by providers,
 # health is public, and the event stream is a long-lived response (its 401 is checked below).
@@ -185,23 +234,41 @@ def test_the_matrix_covers_every_endpoint(stack):
     endpoints = {(method.upper(), path) for path, item in spec["paths"].items() for method in item
                  if not path.startswith("/webhooks/")}
     covered = {(case["method"], case["path"].replace("{conv}", "{conversation_id}")
-                .replace("{ana}", "{agent_id}").replace("{ben}", "{agent_id}").replace("{victim}", "{agent_id}")) for case in MATRIX.values()}
+                .replace("{ana}", "{agent_id}").replace("{ben}", "{agent_id}").replace("{victim}", "{agent_id}")
+                .replace("{customer}", "{customer_id}").replace("{followup}", "{follow_up_id}")
+                .replace("{team_canned}", "{canned_id}").replace("{anas_canned}", "{canned_id}")) for case in MATRIX.values()}
     assert endpoints - NOT_IN_MATRIX <= covered, f"no authorization case for {endpoints - NOT_IN_MATRIX - covered}"
+
+
+@pytest.fixture(scope="module")
+def manual_pick(team):
+    """The matrix runs with distribution off, so its conversations stay where each case puts them."""
+    set_rules(team, auto_assign=False)
 
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("case_name", list(MATRIX))
-def test_authorization_matrix(stack, team, case_name, role):
+def test_authorization_matrix(stack, team, manual_pick, case_name, role):
     case = MATRIX[case_name]
     client = team[role] if role != "anonymous" else team["anonymous"]
     if case_name == "sign-out":
         # These end sessions: use fresh ones so the rest of the module keeps its tokens.
         client = Client(stack, None if role == "anonymous" else
                         {"ana": ANA, "ben": BEN, "lead": stack.lead_email, "admin": ADMIN}[role])
-    needs_conv = "{conv}" in case["path"]
+    template = case["path"]
+    needs_conv = any(name in template for name in ("{conv}", "{customer}", "{followup}"))
     conv = conversation(stack, team, owner=case["owner"]) if needs_conv else None
-    path = case["path"].format(conv=conv["id"] if conv else 0, ana=team["ana"].id, ben=team["ben"].id,
-                               victim=stack.victim_id)
+    ids = {"conv": conv["id"] if conv else 0, "customer": conv["customer_id"] if conv else 0,
+           "ana": team["ana"].id, "ben": team["ben"].id, "victim": stack.victim_id}
+    if "{followup}" in template:
+        ids["followup"] = _follow_up_for(stack, team, conv)
+    if "{team_canned}" in template:
+        ids["team_canned"] = next(c["id"] for c in _canned(stack, team) if c["owner_agent_id"] is None)
+    if "{anas_canned}" in template:
+        made = team["ana"].request("POST", "/v1/canned", {"title": "Mía", "shortcut": "mia", "body": "texto"})
+        assert made.status_code == 201
+        ids["anas_canned"] = made.json()["id"]
+    path = template.format(**ids)
     body = case["body"](team, conv) if case["body"] else None
     if body and body.get("assignee_id") == "SELF":
         body["assignee_id"] = client.id if client.agent else team["ana"].id
@@ -213,10 +280,28 @@ def test_authorization_matrix(stack, team, case_name, role):
         assert response.status_code == expected, f"{role} on {case_name}: {response.status_code} {response.text}"
     if expected == 403:
         assert response.json()["detail"], "a refusal says why"
-        if conv is not None:  # and changes nothing
+        if "{conv}" in template:  # and changes nothing
             after = current(stack, team, conv["id"])
             assert (after["assignee_id"], after["status"], after["version"]) == \
                 (conv["assignee_id"], conv["status"], conv["version"])
+
+
+def _follow_up_for(stack, team, conv: dict) -> int:
+    """Resolves the conversation (assigned to Ana) with a check-in in 3 days; the follow-up is Ana's."""
+    r = team["lead"].request("PATCH", f"/v1/conversations/{conv['id']}",
+                             {"status": "resolved", "case_type": "information.query", "follow_up_days": 3,
+                              "expected_version": conv["version"]})
+    assert r.status_code == 200, r.text
+    page = _all_pages(stack, team, "follow_ups")
+    return next(f["id"] for f in page if f["conversation_id"] == conv["id"])
+
+
+def _canned(stack, team) -> list[dict]:
+    return _all_pages(stack, team, "canned")
+
+
+def _all_pages(stack, team, kind: str) -> list[dict]:
+    return MIRRORS.setdefault(stack.server_url, Mirror(stack, team["lead"].token)).all(kind)
 
 
 def test_the_event_stream_needs_a_session(stack):
@@ -224,7 +309,7 @@ def test_the_event_stream_needs_a_session(stack):
 
 
 # -- distribution -----------------------------------------------------------------------------------------
-def test_new_conversations_go_to_available_agents_least_loaded_first(stack, team):
+def test_new_conversations_go_to_available_agents_least_loaded_first(stack, team, quiet_team):
     resolve_everything(stack, team)
     set_rules(team, default_capacity=2)
     set_status(team, "ana", "available")
@@ -243,30 +328,19 @@ def test_new_conversations_go_to_available_agents_least_loaded_first(stack, team
     # Ana resolves one: the waiting conversation goes to her at once.
     mine = current(stack, team, first["id"])
     r = team["ana"].request("PATCH", f"/v1/conversations/{first['id']}",
-                            {"status": "resolved", "expected_version": mine["version"]})
+                            {"status": "resolved", "case_type": "incident.claim", "expected_version": mine["version"]})
     assert r.status_code == 200
     wait_for(lambda: current(stack, team, extra[2]["id"])["assignee_id"] == team["ana"].id,
              what="the queued conversation handed out when room appeared")
-    state = sync_all(stack, team["lead"].token)
-    assert "assignments" not in state  # sync_all merges the base kinds; the trail is read below
     trail = _trail(stack, team, extra[2]["id"])
     assert [(t["kind"], t["to_agent_id"], t["actor_agent_id"]) for t in trail] == [("auto", team["ana"].id, None)]
 
 
 def _trail(stack, team, conversation_id: int) -> list[dict]:
-    after, found = 0, {}
-    while True:
-        page = httpx.get(f"{stack.server_url}/v1/sync", params={"after": after, "limit": 500},
-                         headers={"Authorization": f"Bearer {team['lead'].token}"}).json()
-        for item in page["assignments"]:
-            if item["conversation_id"] == conversation_id:
-                found[item["id"]] = item
-        after = page["next_after"]
-        if not page["has_more"]:
-            return [found[k] for k in sorted(found)]
+    return [a for a in _all_pages(stack, team, "assignments") if a["conversation_id"] == conversation_id]
 
 
-def test_an_agent_who_answers_an_unassigned_conversation_takes_it(stack, team):
+def test_an_agent_who_answers_an_unassigned_conversation_takes_it(stack, team, quiet_team):
     set_rules(team, auto_assign=False)
     conv = conversation(stack, team)
     r = team["ana"].request("POST", f"/v1/conversations/{conv['id']}/messages", {"text": "¡Hola! Te ayudo."})
@@ -278,7 +352,7 @@ def test_an_agent_who_answers_an_unassigned_conversation_takes_it(stack, team):
     assert refused.status_code == 403 and "assigned to another agent" in refused.json()["detail"]
 
 
-def test_a_stale_reassignment_gets_409_naming_who_moved_it_first(stack, team):
+def test_a_stale_reassignment_gets_409_naming_who_moved_it_first(stack, team, quiet_team):
     set_rules(team, auto_assign=False)
     conv = conversation(stack, team, owner="ana")
     lead, admin = team["lead"], team["admin"]
@@ -298,7 +372,7 @@ def test_a_stale_reassignment_gets_409_naming_who_moved_it_first(stack, team):
     ]
 
 
-def test_a_stale_write_after_automatic_distribution_says_so(stack, team):
+def test_a_stale_write_after_automatic_distribution_says_so(stack, team, quiet_team):
     resolve_everything(stack, team)
     conv = conversation(stack, team)
     set_status(team, "ben", "available")
@@ -309,7 +383,7 @@ def test_a_stale_write_after_automatic_distribution_says_so(stack, team):
     assert stale.status_code == 409 and stale.json()["changed_by"] == "automatic distribution"
 
 
-def test_hand_off_to_the_queue_or_a_colleague(stack, team):
+def test_hand_off_to_the_queue_or_a_colleague(stack, team, quiet_team):
     set_rules(team, auto_assign=False)
     mine = [conversation(stack, team, owner="ana") for _ in range(2)]
     set_status(team, "ana", "available")
@@ -318,8 +392,7 @@ def test_hand_off_to_the_queue_or_a_colleague(stack, team):
     assert r.status_code == 200
     assert {c["id"] for c in mine} <= set(r.json()["moved"])
     assert r.json()["agent"]["status"] == "offline"
-    state = sync_all(stack, team["lead"].token)
-    assert not [c for c in state["conversations"] if c["assignee_id"] == team["ana"].id
+    assert not [c for c in _all_pages(stack, team, "conversations") if c["assignee_id"] == team["ana"].id
                 and c["status"] != "resolved"], "nothing left with Ana"
     for c in mine:
         assert current(stack, team, c["id"])["assignee_id"] == team["ben"].id
@@ -330,7 +403,7 @@ def test_hand_off_to_the_queue_or_a_colleague(stack, team):
     assert all(current(stack, team, c["id"])["assignee_id"] is None for c in mine)
 
 
-def test_presence_reaches_the_other_agents_and_not_oneself(stack, team):
+def test_presence_reaches_the_other_agents_and_not_oneself(stack, team, quiet_team):
     conv = conversation(stack, team, owner="ana")
     heard: dict[str, list[dict]] = {"ana": [], "ben": []}
     stop = threading.Event()
@@ -369,7 +442,7 @@ def test_presence_reaches_the_other_agents_and_not_oneself(stack, team):
     assert missing.status_code == 404
 
 
-def test_a_disconnected_agent_goes_offline_after_the_grace(stack, team):
+def test_a_disconnected_agent_goes_offline_after_the_grace(stack, team, quiet_team):
     set_rules(team, offline_grace_seconds=5, auto_assign=False)
     set_status(team, "ana", "available")
     stop = threading.Event()
@@ -386,8 +459,7 @@ def test_a_disconnected_agent_goes_offline_after_the_grace(stack, team):
                 return
 
     def status() -> str:
-        state = sync_all(stack, team["lead"].token)
-        return next(a for a in state["agents"] if a["id"] == team["ana"].id)["status"]
+        return next(a for a in _all_pages(stack, team, "agents") if a["id"] == team["ana"].id)["status"]
 
     holder = threading.Thread(target=hold_stream, daemon=True)
     holder.start()
@@ -400,7 +472,7 @@ def test_a_disconnected_agent_goes_offline_after_the_grace(stack, team):
     assert time.monotonic() - closed >= 3.0, "not before the grace has run"
 
 
-def test_racing_takes_of_one_conversation_leave_exactly_one_winner(stack, team):
+def test_racing_takes_of_one_conversation_leave_exactly_one_winner(stack, team, quiet_team):
     """Agents and the router racing for the same conversations: every version is granted once."""
     set_rules(team, auto_assign=False)
     convs = [conversation(stack, team) for _ in range(4)]

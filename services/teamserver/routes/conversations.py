@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import timedelta
 from typing import Annotated, Callable
 
 from fastapi import APIRouter, Header, HTTPException, Path, Request, status
@@ -17,10 +18,10 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from services.teamserver import changes, routing
+from services.teamserver import care, changes, routing
 from services.teamserver.deps import CurrentAgent, SessionDep
 from services.teamserver.ingest import preview
-from services.teamserver.models import Agent, Conversation, IdempotencyRecord, Message, Note, utcnow
+from services.teamserver.models import Agent, Conversation, Customer, FollowUp, IdempotencyRecord, Message, Note, utcnow
 from workstation import protocol
 
 router = APIRouter(prefix="/v1", tags=["conversations"])
@@ -114,8 +115,8 @@ def post_reply(conversation_id: ConversationId, body: protocol.ReplyCreate, agen
         conversation.last_message_at = message.created_at
         conversation.last_message_preview = preview(body.text)
         conversation.last_message_direction = "out"
-        conversation.waiting_since = None
         conversation.reclaimed_from_agent_id = None
+        care.answered(conversation, message.created_at)
         session.add(conversation)
         session.flush()
         changes.record(session, "conversation", conversation.id)
@@ -162,7 +163,7 @@ def update_conversation(conversation_id: ConversationId, body: protocol.Conversa
     if conversation.version != body.expected_version:
         conflict = protocol.Conflict(
             detail="the conversation changed meanwhile",
-            conversation=protocol.ConversationPublic.model_validate(conversation, from_attributes=True),
+            conversation=changes.conversation_public(conversation),
             changed_by=routing.changed_by(session, conversation),
         )
         return JSONResponse(json.loads(conflict.model_dump_json()), status_code=status.HTTP_409_CONFLICT)
@@ -173,11 +174,18 @@ def update_conversation(conversation_id: ConversationId, body: protocol.Conversa
             raise HTTPException(status.HTTP_403_FORBIDDEN, refused)
         if body.assignee_id is not None and session.get(Agent, body.assignee_id) is None:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "no such agent")
-    if body.status is not None and body.status != conversation.status:
+    if (body.status is not None and body.status != conversation.status) or body.priority is not None:
         # The status of a conversation one is taking is one's own to set.
         owner = body.assignee_id if moving else conversation.assignee_id
         if not routing.is_lead(agent) and owner not in (None, agent.id):
             raise HTTPException(status.HTTP_403_FORBIDDEN, routing.may_work(agent, conversation))
+    now = utcnow()
+    if body.status == "resolved" and body.case_type is None and conversation.case_type is None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "choose a case type to resolve")
+    if body.status == "snoozed" and not body.snooze_until_reply and (
+            body.snoozed_until is None or body.snoozed_until <= now):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            "snooze until a time in the future or until the customer writes")
 
     def mutate():
         now = utcnow()
@@ -188,14 +196,47 @@ def update_conversation(conversation_id: ConversationId, body: protocol.Conversa
         else:
             conversation.version += 1
             conversation.updated_by_agent_id = agent.id
-        if body.status is not None:
-            conversation.status = body.status
+        if body.case_type is not None:
+            conversation.case_type = body.case_type
+        if body.priority is not None and body.priority != conversation.priority:
+            conversation.priority = body.priority
+            conversation.priority_reasons = '["manual"]'
+            care.restart_clock(care.load(session), conversation)
+        if body.status is not None and body.status != conversation.status:
+            _change_status(session, conversation, body, agent, now)
         session.add(conversation)
         session.flush()
         changes.record(session, "conversation", conversation.id)
-        return protocol.ConversationPublic.model_validate(conversation, from_attributes=True)
+        return changes.conversation_public(conversation)
 
     return _idempotent_write(session, request, agent, idempotency_key, fingerprint, status.HTTP_200_OK, mutate)
+
+
+def _change_status(session: Session, conversation: Conversation, body: protocol.ConversationUpdate, agent: Agent,
+                   now) -> None:
+    conversation.status = body.status
+    conversation.snoozed_until = None
+    conversation.snooze_until_reply = False
+    if body.status == "resolved":
+        conversation.resolved_at = now
+        care.stop_clock(conversation)
+        if body.follow_up_days:
+            language = "es"
+            customer = session.get(Customer, conversation.customer_id)
+            if customer is not None and customer.language:
+                language = customer.language
+            follow_up = FollowUp(conversation_id=conversation.id, customer_id=conversation.customer_id,
+                                 agent_id=conversation.assignee_id or agent.id,
+                                 due_at=now + timedelta(days=body.follow_up_days), note=body.follow_up_note,
+                                 canned_id=f"{language}-followup")
+            session.add(follow_up)
+            session.flush()
+            changes.record(session, "follow_up", follow_up.id)
+    else:
+        conversation.resolved_at = None
+    if body.status == "snoozed":
+        conversation.snoozed_until = body.snoozed_until
+        conversation.snooze_until_reply = body.snooze_until_reply
 
 
 @router.post("/conversations/{conversation_id}/presence", status_code=status.HTTP_204_NO_CONTENT)
