@@ -151,6 +151,38 @@ class ApiClient:
         await self._request("POST", f"/v1/conversations/{conversation_id}/presence",
                             json=protocol.PresenceUpdate(state=state).model_dump())
 
+    async def update_customer(self, customer_id: int, update: protocol.CustomerUpdate) -> protocol.CustomerPublic:
+        response = await self._request("PATCH", f"/v1/customers/{customer_id}",
+                                       json=update.model_dump(mode="json", exclude_unset=True))
+        return protocol.CustomerPublic.model_validate(response.json())
+
+    async def set_follow_up_done(self, follow_up_id: int, done: bool = True) -> protocol.FollowUpPublic:
+        response = await self._request("PATCH", f"/v1/follow_ups/{follow_up_id}",
+                                       json=protocol.FollowUpUpdate(done=done).model_dump())
+        return protocol.FollowUpPublic.model_validate(response.json())
+
+    async def create_canned(self, body: protocol.CannedWrite) -> protocol.CannedPublic:
+        response = await self._request("POST", "/v1/canned", json=body.model_dump(mode="json"))
+        return protocol.CannedPublic.model_validate(response.json())
+
+    async def update_canned(self, canned_id: int, body: protocol.CannedWrite) -> protocol.CannedPublic:
+        response = await self._request("PUT", f"/v1/canned/{canned_id}", json=body.model_dump(mode="json"))
+        return protocol.CannedPublic.model_validate(response.json())
+
+    async def delete_canned(self, canned_id: int) -> None:
+        await self._request("DELETE", f"/v1/canned/{canned_id}")
+
+    async def count_canned_use(self, canned_id: int) -> None:
+        await self._request("POST", f"/v1/canned/{canned_id}/uses")
+
+    async def care(self, lang: str = "en") -> protocol.CarePublic:
+        response = await self._request("GET", "/v1/care", params={"lang": lang})
+        return protocol.CarePublic.model_validate(response.json())
+
+    async def set_care(self, body: protocol.CareSettings, lang: str = "en") -> protocol.CarePublic:
+        response = await self._request("PUT", "/v1/care", params={"lang": lang}, json=body.model_dump(mode="json"))
+        return protocol.CarePublic.model_validate(response.json())
+
     async def events(self) -> AsyncIterator[protocol.EventPoke | protocol.PresenceEvent]:
         """Yields each `change` event (newest sequence and database epoch) as an EventPoke and each `presence`
         event (a colleague viewing or typing in a conversation) as a PresenceEvent, until the stream ends.

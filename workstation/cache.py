@@ -118,6 +118,38 @@ class CConversation(CacheModel, table=True):
     read_count: int = 0
 
 
+class CFollowUp(CacheModel, table=True):
+    """Check-ins due some days after a case was resolved (protocol.FollowUpPublic)."""
+
+    __tablename__ = "follow_up"
+    id: int = Field(primary_key=True)
+    conversation_id: int = Field(index=True)
+    customer_id: int = Field(index=True)
+    agent_id: int | None = None
+    due_at: datetime = _ts(nullable=False)
+    note: str = ""
+    canned_id: str | None = None
+    done_at: datetime | None = _ts()
+
+
+class CCanned(CacheModel, table=True):
+    """The team's canned responses and our own (protocol.CannedPublic)."""
+
+    __tablename__ = "canned"
+    id: int = Field(primary_key=True)
+    key: str = Field(index=True)
+    title: str
+    shortcut: str
+    category: str
+    language: str
+    body: str
+    variants: str = _dflt("{}")  # JSON
+    keywords: str = _dflt("[]")  # JSON
+    owner_agent_id: int | None = None
+    usage_count: int = _dflt(0)
+    deleted: bool = _dflt(False)
+
+
 class CAssignment(CacheModel, table=True):
     """The assignment trail of conversations (protocol.AssignmentPublic)."""
 
@@ -248,6 +280,8 @@ class ChangeSet:
     reset: bool = False
     # Agents (status, shifts, capacity) changed: the lead board redraws.
     agents_changed: bool = False
+    canned_changed: bool = False
+    follow_ups_changed: bool = False
 
     def merge(self, other: "ChangeSet") -> None:
         self.conversation_ids |= other.conversation_ids
@@ -255,9 +289,12 @@ class ChangeSet:
         self.new_inbound += other.new_inbound
         self.reset |= other.reset
         self.agents_changed |= other.agents_changed
+        self.canned_changed |= other.canned_changed
+        self.follow_ups_changed |= other.follow_ups_changed
 
     def __bool__(self) -> bool:
-        return bool(self.conversation_ids or self.customer_ids or self.reset or self.agents_changed)
+        return bool(self.conversation_ids or self.customer_ids or self.reset or self.agents_changed
+                    or self.canned_changed or self.follow_ups_changed)
 
 
 _STRIP_MARKERS = {ord(HIGHLIGHT_START): None, ord(HIGHLIGHT_END): None}
@@ -305,6 +342,13 @@ _FEED_COLUMNS = (
 )
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def _canned_row(canned: protocol.CannedPublic) -> dict:
+    row = canned.model_dump()
+    row["variants"] = json.dumps(canned.variants)
+    row["keywords"] = json.dumps(canned.keywords)
+    return row
 
 
 def _customer_row(customer: protocol.CustomerPublic) -> dict:
@@ -460,7 +504,7 @@ class Cache:
             elif page.epoch and not stored_epoch:
                 self._set_value(c, "epoch", page.epoch)
             if page.reset:
-                for table in (CAssignment, CMessage, CNote, CConversation, CIdentity, CCustomer, CAgent):
+                for table in (CCanned, CFollowUp, CAssignment, CMessage, CNote, CConversation, CIdentity, CCustomer, CAgent):
                     stmt = sa.delete(table)
                     if table in (CMessage, CNote):
                         # Writes still waiting in the outbox keep their local rows.
@@ -478,6 +522,10 @@ class Cache:
             for note in page.notes:
                 self._apply_note(c, note)
             self._upsert(c, CAssignment, [x.model_dump() for x in page.assignments])
+            self._upsert(c, CFollowUp, [x.model_dump() for x in page.follow_ups])
+            self._upsert(c, CCanned, [_canned_row(x) for x in page.canned])
+            cs.canned_changed = bool(page.canned)
+            cs.follow_ups_changed = bool(page.follow_ups)
             cs.customer_ids = {x.id for x in page.customers} | {x.customer_id for x in page.identities}
             self._index_people(c, cs.customer_ids)
             cs.conversation_ids = (
