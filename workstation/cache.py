@@ -882,9 +882,11 @@ class Cache:
         return op_id, ChangeSet(conversation_ids={conversation_id})
 
     def enqueue_update(self, conversation_id: int, *, status: str | None = None,
-                       assignee: tuple[bool, int | None] = (False, None), reason: str = "") -> tuple[str, ChangeSet]:
+                       assignee: tuple[bool, int | None] = (False, None), reason: str = "",
+                       care: dict | None = None) -> tuple[str, ChangeSet]:
         """Queues a status and/or assignment change and shows it at once; the previous values are kept
-        in the op so a refused or discarded change can be undone locally."""
+        in the op so a refused or discarded change can be undone locally. `care` holds the other fields of
+        protocol.ConversationUpdate (case type, snooze, follow-up, priority), JSON-ready."""
         set_assignee, assignee_id = assignee
         now = utcnow()
         with self.engine.begin() as c:
@@ -899,8 +901,10 @@ class Cache:
             }
             if reason:
                 payload["reason"] = reason
+            if care:
+                payload["care"] = care
             op_id = self._enqueue(c, "update", conversation_id, payload, now)
-            values = {}
+            values = {key: care[key] for key in ("case_type", "priority") if care and care.get(key)}
             if status is not None:
                 values["status"] = status
             if set_assignee:

@@ -339,9 +339,11 @@ class SyncEngine:
         return await self._queued(self.db.cache.enqueue_note, conversation_id, text, author_agent_id)
 
     async def update_conversation(self, conversation_id: int, *, status: str | None = None,
-                                  assignee: tuple[bool, int | None] = (False, None), reason: str = "") -> str:
+                                  assignee: tuple[bool, int | None] = (False, None), reason: str = "",
+                                  care: dict | None = None) -> str:
         def enqueue() -> tuple[str, ChangeSet]:
-            return self.db.cache.enqueue_update(conversation_id, status=status, assignee=assignee, reason=reason)
+            return self.db.cache.enqueue_update(conversation_id, status=status, assignee=assignee, reason=reason,
+                                                care=care)
 
         return await self._queued(enqueue)
 
@@ -364,7 +366,7 @@ class SyncEngine:
             update = protocol.ConversationUpdate(
                 status=payload.get("status"), set_assignee=payload.get("set_assignee", False),
                 assignee_id=payload.get("assignee_id"), expected_version=payload["expected_version"],
-                reason=payload.get("reason", ""),
+                reason=payload.get("reason", ""), **payload.get("care", {}),
             )
             return await self.api.update_conversation(op.conversation_id, update, op.op_id)
         raise ValueError(f"unknown outbox op kind {op.kind!r}")
