@@ -51,6 +51,15 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--seed", type=int, default=None)
     sandbox.add_argument("--fd", type=int, default=None, help=argparse.SUPPRESS)
     sandbox.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
+
+    colleagues = sub.add_parser(
+        "colleagues", help="simulate colleagues who answer customers through the agent API (the demo's team)",
+        description="Simulated agents sign in, become available and answer the conversations the server hands "
+                    "them. Their emails and passwords are read from WORKSTATION_COLLEAGUES (a JSON list of "
+                    '{"email": ..., "password": ...}); timings from WORKSTATION_COLLEAGUES_* variables.')
+    colleagues.add_argument("--server", required=True, help="team server URL")
+    colleagues.add_argument("--seed", type=int, default=None)
+    colleagues.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
     return p
 
 
@@ -81,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
         return sandbox_cli.run(server=args.server, host=args.host, port=args.port, fd=args.fd,
                                traffic=not args.no_traffic, interval=tuple(args.interval), seed=args.seed,
                                exit_with_parent=args.exit_with_parent)
+    if args.command == "colleagues":
+        from services.sandbox import cli as sandbox_cli
+
+        return sandbox_cli.run_colleagues(server=args.server, seed=args.seed, exit_with_parent=args.exit_with_parent)
     # The desktop lives in ui/, which this core package must not import statically (it is Qt).
     desktop = importlib.import_module("ui.app")
     if args.command == "demo":

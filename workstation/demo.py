@@ -1,7 +1,9 @@
-"""The demo stack: an embedded team server and the channel sandbox as child processes on loopback."""
+"""The demo stack: an embedded team server, the channel sandbox and simulated colleagues as child processes on
+loopback."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
@@ -23,6 +25,8 @@ DEMO_AGENTS = (
     ("lead@demo.workstation.test", "Lucía Fernández", "lead"),
     ("ana@demo.workstation.test", "Ana Gómez", "agent"),
     ("ben@demo.workstation.test", "Ben Carter", "agent"),
+    ("carla@demo.workstation.test", "Carla Ruiz", "agent"),
+    ("diego@demo.workstation.test", "Diego Martín", "agent"),
 )
 
 
@@ -46,6 +50,8 @@ class DemoStack:
     server_args: list[str] = field(default_factory=list)
     db_url: str = field(default="", repr=False)
     env: dict[str, str] = field(default_factory=dict, repr=False)
+    # The agents the colleagues child simulates (every demo agent but the lead), when it runs.
+    colleagues: list[str] = field(default_factory=list)
 
     def stop_server(self, timeout: float = 10.0) -> None:
         """Stops the team server only (the sandbox keeps running), as an outage would."""
@@ -130,12 +136,13 @@ def _wait_healthy(url: str, child: subprocess.Popen, deadline: float) -> None:
     raise DemoError(f"{url} did not answer in time")
 
 
-def _spawn(args: list[str], sock: socket.socket, env: dict[str, str], log_path: Path) -> subprocess.Popen:
-    fd = sock.fileno()
+def _spawn(args: list[str], sock: socket.socket | None, env: dict[str, str], log_path: Path) -> subprocess.Popen:
+    """A child that exits when we go away (it holds our end of its stdin), listening on `sock` if given."""
+    fds = (sock.fileno(),) if sock is not None else ()
     with open(log_path, "ab") as log_file:
         return subprocess.Popen(
-            self_command() + args + ["--fd", str(fd), "--exit-with-parent"],
-            pass_fds=(fd,), stdin=subprocess.PIPE, stdout=log_file, stderr=log_file, env=env,
+            self_command() + args + [a for fd in fds for a in ("--fd", str(fd))] + ["--exit-with-parent"],
+            pass_fds=fds, stdin=subprocess.PIPE, stdout=log_file, stderr=log_file, env=env,
         )
 
 
@@ -149,9 +156,12 @@ def start_demo_stack(
     extra_env: dict[str, str] | None = None,
     db_url: str | None = None,
     workers: int = 1,
+    colleagues: bool | None = None,
 ) -> DemoStack:
     """Starts the team server and the sandbox; `extra_env` tunes them (tests shorten retry delays).
-    The team database is a SQLite file in `data_dir` unless `db_url` names another (an empty one)."""
+    The team database is a SQLite file in `data_dir` unless `db_url` names another (an empty one).
+    `colleagues` (by default: with generated traffic) also starts simulated colleagues, every demo agent but
+    the lead, who answer the conversations the server hands them (services/sandbox/colleagues.py)."""
     from services.teamserver.admin import add_agent
 
     owns_data_dir = data_dir is None
@@ -200,6 +210,8 @@ def start_demo_stack(
         deadline = time.monotonic() + start_timeout
         _wait_healthy(server_url + "/v1/health", stack.children[0], deadline)
         _wait_healthy(sandbox_url + "/_sandbox/health", stack.children[1], deadline)
+        if colleagues if colleagues is not None else traffic:
+            _start_colleagues(stack, seed, log_path)
     except BaseException as exc:
         log_tail = _tail(log_path)
         stack.stop()
@@ -212,3 +224,14 @@ def start_demo_stack(
     log.info("demo stack up: server %s, sandbox %s, children %s, data in %s",
              server_url, sandbox_url, stack.pids, data_dir)
     return stack
+
+
+def _start_colleagues(stack: DemoStack, seed: int | None, log_path: Path) -> None:
+    """Every demo agent but the lead, simulated by a child that works through the agent API. Their passwords
+    go to that child alone, in its environment; it signs in on its own (nothing here waits for it)."""
+    stack.colleagues = [email for email, _, _ in DEMO_AGENTS if email != stack.lead_email]
+    credentials = [{"email": email, "password": stack.passwords[email]} for email in stack.colleagues]
+    env = {k: v for k, v in stack.env.items() if k not in stack.secrets}  # no channel secrets needed
+    env["WORKSTATION_COLLEAGUES"] = json.dumps(credentials)
+    args = ["colleagues", "--server", stack.server_url] + (["--seed", str(seed)] if seed is not None else [])
+    stack.children.append(_spawn(args, None, env, log_path))
