@@ -24,6 +24,8 @@ def action_titles() -> dict[str, str]:
         "command_palette": QCoreApplication.translate("actions", "Command palette"),
         "shortcut_sheet": QCoreApplication.translate("actions", "Keyboard shortcuts"),
         "settings": QCoreApplication.translate("actions", "Settings"),
+        "end_shift": QCoreApplication.translate("actions", "End shift…"),
+        "lead_board": QCoreApplication.translate("actions", "Team board"),
     }
 
 

@@ -4,34 +4,41 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import base64
 import json
+from datetime import datetime, timezone
 
 from PySide6.QtCore import QByteArray, QEvent, QModelIndex, QObject, QPoint, QTimer, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QFont, QPalette
 from PySide6.QtWidgets import (
-    QAbstractItemView, QAbstractSpinBox, QApplication, QComboBox, QHBoxLayout, QKeySequenceEdit, QLabel, QLineEdit,
-    QListView, QMainWindow, QMenu, QPlainTextEdit, QProgressBar, QPushButton, QSplitter, QStackedWidget, QTabWidget,
-    QTextEdit, QVBoxLayout, QWidget,
+    QAbstractItemView, QAbstractSpinBox, QApplication, QComboBox, QDialog, QHBoxLayout, QInputDialog, QKeySequenceEdit,
+    QLabel,
+    QLineEdit, QListView, QMainWindow, QMenu, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton, QSizePolicy,
+    QSplitter, QStackedWidget, QTabWidget, QTextEdit, QToolButton, QVBoxLayout, QWidget,
 )
 
 from ui import crash
 from ui.actions import Actions
+from ui.agent_status import AGENT_STATUSES, agent_status_icon, agent_status_name, presence_text
 from ui.canned_panel import CannedPanel
 from ui.command_palette import CommandPalette
 from ui.composer import NOTE, REPLY, Composer
 from ui.customer_pane import CustomerPane
+from ui.end_shift import EndShiftDialog
 from ui.feed_delegate import FeedDelegate
 from ui.feed_model import ConversationIdRole, FeedModel
 from ui.notifier import Notifier
+from ui.resolve_dialog import ResolveDialog, snooze_choices
 from ui.settings_dialog import SettingsDialog
 from ui.shortcut_sheet import ShortcutSheet
 from ui.style import app_icon, channel_name, status_name
 from ui.thread_delegate import ThreadDelegate
-from ui.thread_model import FailedRole, OpIdRole, ThreadModel
-from workstation import canned
-from workstation.cache import FEED_VIEWS, ChangeSet, FeedRow, SearchHit
+from ui.thread_model import FailedRole, OpIdRole, ThreadModel, fill
+from workstation import canned, protocol
+from workstation.cache import FEED_VIEWS, CAgent, ChangeSet, FeedRow, SearchHit
+from workstation.errors import AuthError, NetworkError, ServerError
 from workstation.settings import Settings
 from workstation.sync import CONNECTING, OFFLINE, ONLINE, SIGNED_OUT
 
@@ -39,6 +46,12 @@ TEXT_INPUTS = (QLineEdit, QPlainTextEdit, QTextEdit, QKeySequenceEdit, QAbstract
 from workstation.workspace import Workspace
 
 log = logging.getLogger(__name__)
+
+# Presence: "viewing" is repeated this often while a conversation is open (the server keeps it 45 s), and
+# "typing" is sent at most this often while the composer's text changes (kept 8 s).
+VIEWING_REPEAT_MS = 20_000
+TYPING_EVERY_S = 4.0
+LEAD_ROLES = ("lead", "admin")
 
 
 class MainWindow(QMainWindow):
@@ -109,18 +122,37 @@ class MainWindow(QMainWindow):
         self.conversation_state.setObjectName("conversationState")
         self.conversation_state.setTextFormat(Qt.TextFormat.PlainText)
         self.conversation_state.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-        self.assign_button = QPushButton(self)
+        self.presence_label = QLabel(self)
+        self.presence_label.setObjectName("presenceLabel")
+        self.presence_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.presence_label.setStyleSheet("color: #B45309;")
+        self.presence_label.hide()
+        # A long list of names never widens the window (the tooltip has every name).
+        self.presence_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # Agents: "Assign to me" / "Unassign". Leads also get a menu on its arrow: anyone, or the queue.
+        self.assign_button = QToolButton(self)
         self.assign_button.setObjectName("assignButton")
+        self.assign_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.assign_button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.assign_menu = QMenu(self)
+        self.assign_menu.setObjectName("assignMenu")
+        self.assign_menu.aboutToShow.connect(self.fill_assign_menu)
         self.status_button = QPushButton(self)
         self.status_button.setObjectName("statusButton")
         header = QWidget(self)
-        header_layout = QHBoxLayout(header)
-        header_layout.setContentsMargins(12, 8, 8, 4)
+        header_layout = QHBoxLayout()
+        header_layout.setContentsMargins(0, 0, 0, 0)
         header_layout.addWidget(self.thread_header)
         header_layout.addWidget(self.conversation_state)
         header_layout.addStretch(1)
         header_layout.addWidget(self.assign_button)
         header_layout.addWidget(self.status_button)
+        # Who else is here goes under the title: the title row has no room to spare in a narrow window.
+        header_rows = QVBoxLayout(header)
+        header_rows.setContentsMargins(12, 8, 8, 4)
+        header_rows.setSpacing(2)
+        header_rows.addLayout(header_layout)
+        header_rows.addWidget(self.presence_label)
         self.header = header
         self.thread_model = ThreadModel(self)
         self.thread_view = QListView(self)
@@ -180,14 +212,39 @@ class MainWindow(QMainWindow):
         self.failed_label.hide()
         self.connection_label = QLabel(self)
         self.connection_label.setObjectName("connectionLabel")
+        # My status, as the server has it (a lead or the server may change it too).
+        self.my_status = QComboBox(self)
+        self.my_status.setObjectName("myStatus")
+        for status in AGENT_STATUSES:
+            self.my_status.addItem(agent_status_icon(status), agent_status_name(status), status)
+        self.my_status.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self._status_request: asyncio.Task | None = None
+        self._status_shown = workspace.agent.status
+        self._show_my_status(workspace.agent.status)
         self.statusBar().addPermanentWidget(self.sync_progress)
         self.statusBar().addPermanentWidget(self.failed_label)
+        self.statusBar().addPermanentWidget(self.my_status)
         self.statusBar().addPermanentWidget(self.connection_label)
         self.on_workspace_state(CONNECTING, 0)
         self._show_thread_header(None)
 
         self._agent_names: dict[int, str] = {}
+        self._agents: list[CAgent] = []
         self._conversation = None
+        # Presence: the conversation we told the team we are viewing, and when we last said "typing".
+        self._presence_shown: int | None = None
+        self._typing_sent: tuple[int | None, float] = (None, 0.0)
+        self._viewing_timer = QTimer(self)
+        self._viewing_timer.setInterval(VIEWING_REPEAT_MS)
+        self._viewing_timer.timeout.connect(self.on_viewing_timer_timeout)
+        # Collisions: per open conversation, the newest colleague's reply seen when the draft began (or the
+        # conversation opened); a newer one makes Send ask first.
+        self._reply_baseline: dict[int, int] = {}
+        self._composer_had_text = False
+        self.collision_box: QMessageBox | None = None
+        self.reason_dialog: QInputDialog | None = None
+        self.end_shift_dialog: EndShiftDialog | None = None
+        self.composer.reply_guard = self.reply_guard
         self._show_conversation_state(None)
         self.feed_view.selectionModel().currentChanged.connect(self.on_feed_current_changed)
         self.composer.reply_submitted.connect(self.on_composer_reply_submitted)
@@ -200,6 +257,7 @@ class MainWindow(QMainWindow):
         self.thread_view.verticalScrollBar().valueChanged.connect(self.on_thread_scrolled)
         self.assign_button.clicked.connect(self.on_assign_button_clicked)
         self.status_button.clicked.connect(self.on_status_button_clicked)
+        self.my_status.activated.connect(self.on_my_status_activated)
 
         self.actions_ = Actions(self, {
             "next_conversation": lambda: self.move_selection(1),
@@ -209,11 +267,13 @@ class MainWindow(QMainWindow):
             "canned": self.focus_canned,
             "resolve_and_next": self.resolve_and_next,
             "assign_to_me": self.assign_to_me,
-            "snooze": lambda: self._set_status("snoozed"),
+            "snooze": self.open_snooze_menu,
             "search": self.focus_search,
             "command_palette": self.open_command_palette,
             "shortcut_sheet": self.open_shortcut_sheet,
             "settings": self.open_settings,
+            "end_shift": self.open_end_shift,
+            "lead_board": self.open_lead_board,
         }, self.settings.get("shortcuts"))
         self.settings.subscribe("shortcuts", self.actions_.apply_shortcuts)
         self.notifier.open_requested.connect(self.open_conversation)
@@ -234,6 +294,8 @@ class MainWindow(QMainWindow):
     def on_workspace_changed(self, cs: ChangeSet) -> None:
         if cs.reset:
             self._baseline_pending = True
+        if cs.agents_changed or cs.reset:
+            self._run("agents", self._refresh_agents())
         self._run("feed", self._reload_feed())
         if self.current_conversation is not None and (cs.reset or self.current_conversation in cs.conversation_ids):
             self._run("thread", self._load_conversation(self.current_conversation, scroll=True))
@@ -282,6 +344,7 @@ class MainWindow(QMainWindow):
 
     def start(self) -> None:
         self._run("feed", self._reload_feed())
+        self._run("agents", self._refresh_agents())
 
     @property
     def searching(self) -> bool:
@@ -376,10 +439,16 @@ class MainWindow(QMainWindow):
         if conversation_id == self.current_conversation:
             return
         self._stash_draft()
+        self._announce_presence(conversation_id)
         self.current_conversation = conversation_id
+        self._show_presence()
+        # Colleagues' replies count as seen when the conversation opens (the baseline is taken when its
+        # thread has loaded) or when a new draft begins.
+        self._reply_baseline.clear()
         self.composer.edit.blockSignals(True)
         self.composer.edit.setPlainText(self._drafts.get(str(conversation_id), "") if conversation_id else "")
         self.composer.edit.blockSignals(False)
+        self._composer_had_text = bool(self.composer.edit.toPlainText().strip())
         self.composer.on_edit_text_changed()
         self.composer.setEnabled(conversation_id is not None)
         if conversation_id is None:
@@ -398,6 +467,8 @@ class MainWindow(QMainWindow):
             return
         self._show_conversation_state(conversation)
         added = self.thread_model.set_rows(conversation_id, rows)
+        if conversation_id not in self._reply_baseline:
+            self._reply_baseline[conversation_id] = self._newest_colleague_reply()[0]
         self.thread_stack.setCurrentWidget(self.thread_view)
         if added and scroll:
             self.thread_view.scrollToBottom()
@@ -446,6 +517,7 @@ class MainWindow(QMainWindow):
         self.conversation_state.setText(f"{status_name(conversation.status)} · {assignee}")
         mine = conversation.assignee_id == self.workspace.agent.id
         self.assign_button.setText(self.tr("Unassign") if mine else self.tr("Assign to me"))
+        self._apply_assign_rules(conversation)
         resolved = conversation.status == "resolved"
         self.status_button.setText(self.tr("Reopen") if resolved else self.tr("Resolve"))
 
@@ -472,10 +544,133 @@ class MainWindow(QMainWindow):
             mine = conversation.assignee_id == self.workspace.agent.id
             self._spawn(self.workspace.assign(conversation.id, None if mine else self.workspace.agent.id))
 
+    @property
+    def is_lead(self) -> bool:
+        return self.workspace.agent.role in LEAD_ROLES
+
+    def _apply_assign_rules(self, conversation) -> None:
+        """Leads get the assign menu; an agent cannot take a colleague's conversation (the server would
+        refuse it), so the button says why instead."""
+        if self.is_lead:
+            if self.assign_button.menu() is not self.assign_menu:
+                self.assign_button.setMenu(self.assign_menu)
+                self.assign_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+            self.assign_button.setEnabled(True)
+            self.assign_button.setToolTip(self.tr("Assign to me; the arrow assigns to a colleague or the queue"))
+            return
+        if self.assign_button.menu() is not None:
+            self.assign_button.setMenu(None)
+            self.assign_button.setPopupMode(QToolButton.ToolButtonPopupMode.DelayedPopup)
+        others = conversation.assignee_id not in (None, self.workspace.agent.id)
+        self.assign_button.setEnabled(not others)
+        self.assign_button.setToolTip(self.tr("Assigned to a colleague: ask a lead to move it") if others else "")
+
+    def fill_assign_menu(self) -> None:
+        """The lead's menu: me, each colleague with their status, the unassigned queue."""
+        self.assign_menu.clear()
+        conversation = self._shown_conversation()
+        if conversation is None:
+            return
+        me = self.workspace.agent.id
+        take = self.assign_menu.addAction(self.tr("Assign to me"))
+        take.setObjectName("assignToMe")
+        take.setEnabled(conversation.assignee_id != me)
+        take.triggered.connect(lambda: self.assign_to(me, ask_reason=False))
+        self.assign_menu.addSeparator()
+        for agent in self._agents:
+            if agent.id == me:
+                continue
+            action = self.assign_menu.addAction(agent_status_icon(agent.status),
+                                                f"{agent.name} · {agent_status_name(agent.status)}")
+            action.setObjectName(f"assignTo{agent.id}")
+            action.setData(agent.id)
+            action.setEnabled(conversation.assignee_id != agent.id)
+            action.triggered.connect(lambda _checked=False, agent_id=agent.id: self.assign_to(agent_id))
+        self.assign_menu.addSeparator()
+        queue = self.assign_menu.addAction(self.tr("Unassigned queue"))
+        queue.setObjectName("assignToQueue")
+        queue.setEnabled(conversation.assignee_id is not None)
+        queue.triggered.connect(lambda: self.assign_to(None))
+
+    def assign_to(self, agent_id: int | None, *, ask_reason: bool = True) -> None:
+        """Assigns the shown conversation; a lead moving it is asked for an optional reason first."""
+        conversation = self._shown_conversation()
+        if conversation is None:
+            return
+        if not ask_reason:
+            self._spawn(self.workspace.assign(conversation.id, agent_id))
+            return
+        dialog = QInputDialog(self)
+        dialog.setObjectName("reasonDialog")
+        dialog.setWindowTitle(self.tr("Move conversation"))
+        dialog.setLabelText(self.tr("Reason (optional):"))
+        dialog.setTextValue("")
+        dialog.setOkButtonText(self.tr("Move"))
+        dialog.setCancelButtonText(self.tr("Cancel"))
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        conversation_id = conversation.id
+
+        def on_accepted() -> None:
+            reason = dialog.textValue().strip()[:500]
+            self._spawn(self.workspace.assign(conversation_id, agent_id, reason))
+
+        dialog.accepted.connect(on_accepted)
+        dialog.finished.connect(dialog.deleteLater)
+        self.reason_dialog = dialog
+        dialog.open()
+
     def on_status_button_clicked(self) -> None:
         conversation = self._shown_conversation()
-        if conversation is not None:
-            self._set_status("open" if conversation.status == "resolved" else "resolved")
+        if conversation is None:
+            return
+        if conversation.status in ("resolved", "snoozed"):
+            self._set_status("open")
+        else:
+            self.resolve_current()
+
+    def resolve_current(self, *, then_next: bool = False) -> ResolveDialog | None:
+        """Asks for the case type (and an optional follow-up), then resolves; opened window-modal, not blocking
+        the event loop (sync keeps running). Returns the dialog (tests answer it)."""
+        conversation = self._shown_conversation()
+        if conversation is None or conversation.status == "resolved":
+            return None
+        dialog = ResolveDialog(conversation.case_type, self)
+        conversation_id = conversation.id
+
+        def done(result: int) -> None:
+            if result == QDialog.DialogCode.Accepted:
+                self._spawn(self.workspace.set_status(conversation_id, "resolved", dialog.care()))
+                if then_next:
+                    self.move_selection(1)
+            dialog.deleteLater()
+
+        dialog.finished.connect(done)
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.open()
+        self.resolve_dialog = dialog
+        return dialog
+
+    def open_lead_board(self):
+        from ui.lead_board import open_lead_board
+
+        return open_lead_board(self)
+
+    def snooze_menu(self) -> QMenu:
+        """Snooze choices for the open conversation (the header button and the Snooze action show it)."""
+        menu = QMenu(self)
+        menu.setObjectName("snoozeMenu")
+        for label, fields in snooze_choices(datetime.now(timezone.utc)):
+            action = menu.addAction(label)
+            action.triggered.connect(lambda _=False, f=fields: self._snooze(f))
+        return menu
+
+    def _snooze(self, fields: dict) -> None:
+        if self.current_conversation is not None:
+            self._spawn(self.workspace.set_status(self.current_conversation, "snoozed", fields))
+
+    def open_snooze_menu(self) -> None:
+        menu = self.snooze_menu()
+        menu.popup(self.status_button.mapToGlobal(self.status_button.rect().bottomLeft()))
 
     def on_thread_context_menu_requested(self, pos) -> None:
         index = self.thread_view.indexAt(pos)
@@ -529,8 +724,7 @@ class MainWindow(QMainWindow):
             self._spawn(self.workspace.set_status(self.current_conversation, status))
 
     def resolve_and_next(self) -> None:
-        self._set_status("resolved")
-        self.move_selection(1)
+        self.resolve_current(then_next=True)
 
     def assign_to_me(self) -> None:
         if self.current_conversation is not None:
@@ -592,6 +786,7 @@ class MainWindow(QMainWindow):
             self.composer.send_button: self.composer.send_button.text(),
             self.composer.mode_tabs: self.tr("Reply or internal note"),
             self.assign_button: self.tr("Assignment"),
+            self.my_status: self.tr("My status"),
             self.status_button: self.tr("Status"),
             self.customer_pane.history: self.tr("Customer's conversations"),
             self.canned_panel.search_edit: self.tr("Search canned responses"),
@@ -625,6 +820,182 @@ class MainWindow(QMainWindow):
 
     def on_composer_text_changed(self) -> None:
         self._draft_timer.start()
+        has_text = bool(self.composer.edit.toPlainText().strip())
+        conversation_id = self.current_conversation
+        if has_text and not self._composer_had_text and conversation_id is not None \
+                and self.thread_model.conversation_id == conversation_id:
+            # A new draft begins: colleagues' replies already in the thread have been seen.
+            self._reply_baseline[conversation_id] = self._newest_colleague_reply()[0]
+        self._composer_had_text = has_text
+        if has_text and conversation_id is not None:
+            last_id, last_at = self._typing_sent
+            now = time.monotonic()
+            if last_id != conversation_id or now - last_at >= TYPING_EVERY_S:
+                self._typing_sent = (conversation_id, now)
+                self.workspace.announce_presence(conversation_id, "typing")
+
+    # -- presence ---------------------------------------------------------------------------------------
+    def _announce_presence(self, conversation_id: int | None) -> None:
+        """Tells the team we left the conversation shown so far and are viewing the new one."""
+        previous = self._presence_shown
+        if previous is not None and previous != conversation_id:
+            self.workspace.announce_presence(previous, "left")
+        self._presence_shown = conversation_id
+        self._typing_sent = (None, 0.0)
+        if conversation_id is None:
+            self._viewing_timer.stop()
+            return
+        self.workspace.announce_presence(conversation_id, "viewing")
+        self._viewing_timer.start()
+
+    def on_viewing_timer_timeout(self) -> None:
+        if self._presence_shown is not None:
+            self.workspace.announce_presence(self._presence_shown, "viewing")
+
+    def on_presence(self, conversation_id: int) -> None:
+        """The core heard colleagues come, type or go somewhere; only the open conversation is shown."""
+        if conversation_id == self.current_conversation:
+            self._show_presence()
+
+    def _show_presence(self) -> None:
+        entries = self.workspace.presence(self.current_conversation) if self.current_conversation else []
+        text = presence_text(entries)
+        self.presence_label.setText(text)
+        self.presence_label.setToolTip(", ".join(name for name, _state in entries))
+        self.presence_label.setVisible(bool(text))
+
+    # -- replies that cross a colleague's ---------------------------------------------------------------
+    def _newest_colleague_reply(self) -> tuple[int, str]:
+        """The newest reply by another agent in the open thread: (server id, author), or (0, "")."""
+        me = self.workspace.agent.id
+        newest, author = 0, ""
+        for row in self.thread_model.rows():
+            if row.direction == "out" and row.author_id not in (None, me) and row.key.startswith("s"):
+                server_id = int(row.key[1:])
+                if server_id > newest:
+                    newest, author = server_id, row.author or ""
+        return newest, author
+
+    def reply_collision(self) -> str | None:
+        """The colleague who replied in the open conversation after this draft began (or the conversation
+        was opened), or None."""
+        conversation_id = self.current_conversation
+        if conversation_id is None or self.thread_model.conversation_id != conversation_id:
+            return None
+        newest, author = self._newest_colleague_reply()
+        if newest > self._reply_baseline.get(conversation_id, newest):
+            return author or self.tr("A colleague")
+        return None
+
+    def reply_guard(self, text: str) -> bool:
+        """Asked by the composer before a reply goes: False while we ask the agent first."""
+        colleague = self.reply_collision()
+        if colleague is None:
+            return True
+        self.ask_send_anyway(colleague, text)
+        return False
+
+    def ask_send_anyway(self, colleague: str, text: str) -> QMessageBox:
+        """"Ben replied while you were writing. Send anyway?" — window-modal but not a nested event loop
+        (the sync keeps running); the answer arrives through `finished`."""
+        conversation_id = self.current_conversation
+        box = QMessageBox(QMessageBox.Icon.Question, self.tr("A colleague replied"),
+                          fill(self.tr("%1 replied while you were writing. Send anyway?"),
+                               canned.first_name(colleague) or colleague),
+                          QMessageBox.StandardButton.NoButton, self)
+        box.setObjectName("collisionBox")
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        send = box.addButton(self.tr("Send anyway"), QMessageBox.ButtonRole.AcceptRole)
+        keep = box.addButton(self.tr("Don't send"), QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+
+        def on_finished(_result: int) -> None:
+            self.collision_box = None
+            # Either way the agent has now seen the colleague's reply.
+            if conversation_id == self.current_conversation:
+                self._reply_baseline[conversation_id] = self._newest_colleague_reply()[0]
+            if box.clickedButton() is send and conversation_id == self.current_conversation:
+                self.composer.submit_now(text, REPLY)
+            box.deleteLater()
+
+        box.finished.connect(on_finished)
+        self.collision_box = box
+        box.open()
+        return box
+
+    # -- my status ------------------------------------------------------------------------------------
+    def _show_my_status(self, status: str) -> None:
+        self._status_shown = status
+        index = self.my_status.findData(status)
+        if index >= 0:
+            self.my_status.setCurrentIndex(index)
+        self.my_status.setToolTip(fill(self.tr("Your status: %1"), agent_status_name(status)))
+
+    def on_my_status_activated(self, index: int) -> None:
+        status = self.my_status.itemData(index)
+        if status:
+            self.choose_my_status(status)
+
+    def choose_my_status(self, status: str) -> None:
+        """The agent picked a status: shown at once, then as the server answers."""
+        previous = self._status_shown
+        self._show_my_status(status)
+        if self._status_request is not None and not self._status_request.done():
+            self._status_request.cancel()
+        self._status_request = asyncio.ensure_future(self._set_my_status(status, previous))
+        self._status_request.add_done_callback(self._task_done)
+
+    async def _set_my_status(self, status: str, previous: str) -> None:
+        try:
+            agent = await self.workspace.set_my_status(status)
+        except NetworkError:
+            self.statusBar().showMessage(self.tr("You are offline; your status will be set when you reconnect."), 10000)
+            return
+        except (ServerError, AuthError) as exc:
+            self._show_my_status(previous)
+            detail = exc.detail if isinstance(exc, ServerError) else str(exc)
+            self.statusBar().showMessage(fill(self.tr("Your status was not changed: %1"), detail), 10000)
+            return
+        self._show_my_status(agent.status)
+
+    def on_agent_status(self, agent: protocol.AgentPublic | None, error: Exception | None) -> None:
+        """The core set our status again by itself (after reconnecting), or could not."""
+        if agent is not None and (self._status_request is None or self._status_request.done()):
+            self._show_my_status(agent.status)
+
+    async def _refresh_agents(self) -> None:
+        """The team's agents (for the assign menu and the end-shift dialog) and our own status and role as
+        synced: a lead or the server may have changed them."""
+        agents = await self.workspace.agents()
+        self._agents = agents
+        me = next((a for a in agents if a.id == self.workspace.agent.id), None)
+        if me is None:
+            return
+        if me.role != self.workspace.agent.role:
+            self.workspace.agent = self.workspace.agent.model_copy(update={"role": me.role})
+            if self._shown_conversation() is not None:
+                self._apply_assign_rules(self._conversation)
+        if self._status_request is None or self._status_request.done():
+            self._show_my_status(me.status)
+
+    # -- end of shift ---------------------------------------------------------------------------------
+    def open_end_shift(self) -> EndShiftDialog:
+        colleagues = [a for a in self._agents if a.id != self.workspace.agent.id]
+        dialog = EndShiftDialog(colleagues, self.workspace.handoff, self)
+        dialog.finished_handoff.connect(self.on_handoff_done)
+        dialog.finished.connect(dialog.deleteLater)
+        self.end_shift_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def on_handoff_done(self, result: protocol.HandoffResult) -> None:
+        self._show_my_status(result.agent.status)
+        moved = len(result.moved)
+        self.statusBar().showMessage(
+            self.tr("Shift ended: 1 conversation handed over.") if moved == 1 else
+            fill(self.tr("Shift ended: %1 conversations handed over."), str(moved)), 15000)
 
     def _stash_draft(self) -> None:
         if self.current_conversation is None:
@@ -668,6 +1039,7 @@ class MainWindow(QMainWindow):
                     pass
             self._draft_timer.stop()
             self._search_timer.stop()
+            self._viewing_timer.stop()
             for task in list(self._tasks.values()) + list(self._background):
                 task.cancel()
             event.accept()

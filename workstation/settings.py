@@ -38,6 +38,8 @@ DEFAULT_SHORTCUTS: dict[str, str] = {
     "command_palette": "Ctrl+K",
     "shortcut_sheet": "F1",
     "settings": "Ctrl+,",
+    "end_shift": "",  # none by default (a shift ends once a day); one can be set
+    "lead_board": "Ctrl+Shift+B",
 }
 
 SETTINGS: tuple[Setting, ...] = (

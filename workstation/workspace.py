@@ -20,7 +20,9 @@ from workstation.sync import OFFLINE, SIGNED_OUT, DbWorker, SyncEngine
 log = logging.getLogger(__name__)
 
 # How long a presence update may take before it is given up (it is repeated anyway).
-PRESENCE_TIMEOUT = 5.0
+PRESENCE_TIMEOUT = 3.0
+# At most this many presence updates wait to be sent (older ones are stale by then).
+PRESENCE_QUEUE = 8
 # The key, in this account's cache, of the status the agent last chose (set again on every (re)connect).
 STATUS_KEY = "agent_status"
 
@@ -67,11 +69,18 @@ class Workspace:
         # The conversation we last announced as viewed (told "left" when we move on or sign off).
         self.presence_conversation: int | None = None
         self._background: set[asyncio.Task] = set()
+        # Presence updates go out one at a time, oldest first; a burst never opens a connection per update.
+        self._presence_queue: list[tuple[int, str]] = []
+        self._presence_sender: asyncio.Task | None = None
 
     def start(self) -> None:
         self.engine.start()
 
     async def stop(self) -> None:
+        # Presence and status requests on their way are let finish (briefly): a request cancelled halfway
+        # leaves its connection to be closed by the garbage collector.
+        if self._background:
+            await asyncio.wait(list(self._background), timeout=PRESENCE_TIMEOUT + 0.5)
         for task in list(self._background):
             task.cancel()
         await self.engine.stop()
@@ -88,20 +97,43 @@ class Workspace:
         """Colleagues in the conversation now: (name, "typing" | "viewing"), typing first."""
         return self.engine.presence(conversation_id)
 
-    async def send_presence(self, conversation_id: int, state: str) -> bool:
-        """Tells the team we are viewing, typing in or have left a conversation. Offline, refused or slow,
-        it is dropped (logged at debug): presence is repeated, and it must never hold anything up.
-        Returns whether the server took it."""
+    def announce_presence(self, conversation_id: int, state: str) -> None:
+        """`send_presence` in the background, owned by the workspace (not by a window that may close). Updates
+        are sent one after another, in order; one already waiting to go is not sent twice."""
+        self._track_presence(conversation_id, state)
+        update = (conversation_id, state)
+        if update in self._presence_queue:
+            self._presence_queue.remove(update)  # the same again: it goes once, in its newest place
+        self._presence_queue.append(update)
+        del self._presence_queue[:-PRESENCE_QUEUE]
+        if self._presence_sender is None or self._presence_sender.done():
+            self._presence_sender = self._spawn(self._send_queued_presence())
+
+    async def _send_queued_presence(self) -> None:
+        while self._presence_queue:
+            conversation_id, state = self._presence_queue.pop(0)
+            await self._post_presence(conversation_id, state)
+
+    def _track_presence(self, conversation_id: int, state: str) -> None:
         if state == "left":
             if self.presence_conversation == conversation_id:
                 self.presence_conversation = None
         else:
             self.presence_conversation = conversation_id
+
+    async def send_presence(self, conversation_id: int, state: str) -> bool:
+        """Tells the team we are viewing, typing in or have left a conversation. Offline, refused or slow,
+        it is dropped (logged at debug): presence is repeated, and it must never hold anything up.
+        Returns whether the server took it."""
+        self._track_presence(conversation_id, state)
+        return await self._post_presence(conversation_id, state)
+
+    async def _post_presence(self, conversation_id: int, state: str) -> bool:
         if self.engine.state in (OFFLINE, SIGNED_OUT):
             return False
         try:
-            await asyncio.wait_for(self.api.send_presence(conversation_id, state), PRESENCE_TIMEOUT)
-        except (NetworkError, ServerError, AuthError, TimeoutError, ValueError) as exc:
+            await self.api.send_presence(conversation_id, state, timeout=PRESENCE_TIMEOUT)
+        except (NetworkError, ServerError, AuthError, ValueError) as exc:
             log.debug("presence %s for conversation %s not sent: %s", state, conversation_id, exc)
             return False
         return True
@@ -254,8 +286,9 @@ class Workspace:
     async def add_note(self, conversation_id: int, text: str) -> str:
         return await self.engine.add_note(conversation_id, text, self.agent.id)
 
-    async def set_status(self, conversation_id: int, status: str) -> str:
-        return await self.engine.update_conversation(conversation_id, status=status)
+    async def set_status(self, conversation_id: int, status: str, care: dict | None = None) -> str:
+        """`care`: the case type (required to resolve), follow-up, snooze time (protocol.ConversationUpdate)."""
+        return await self.engine.update_conversation(conversation_id, status=status, care=care)
 
     async def assign(self, conversation_id: int, agent_id: int | None, reason: str = "") -> str:
         return await self.engine.update_conversation(conversation_id, assignee=(True, agent_id), reason=reason)

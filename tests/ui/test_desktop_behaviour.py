@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QAbstractButton, QAbstractItemView, QApplication, QLabel, QLineEdit, QPlainTextEdit, QTabBar, QTabWidget, QWidget,
 )
 
+from services.teamserver.admin import add_agent
 from tests.integration.helpers import inbound, sign_in, sync_all
 from tests.ui.test_main_window import feed_names, select_customer
 from ui import crash, i18n
@@ -208,6 +209,15 @@ def test_drafts_selection_and_search_survive_a_restart(stack, make_window, qtbot
     assert again.composer.edit.toPlainText() == "half-written answer"
 
 
+def _admin_token(stack) -> str:
+    """Signs in an admin made for the call (a lead's colleague who hands them work)."""
+    email = f"admin-{uuid.uuid4().hex[:8]}@demo.workstation.test"
+    add_agent(stack.db_url, email=email, name="Carmen Admin", role="admin", password="admin-password-123")
+    r = httpx.post(f"{stack.server_url}/v1/session", json={"email": email, "password": "admin-password-123"})
+    r.raise_for_status()
+    return r.json()["token"]
+
+
 def test_notifications_for_assignment_new_messages_and_mentions(stack, make_window, qtbot):
     win = make_window(cache="notify.sqlite")
     name = customer(stack, qtbot, win)
@@ -215,11 +225,12 @@ def test_notifications_for_assignment_new_messages_and_mentions(stack, make_wind
     win.notifier.notified.connect(lambda title, body, cid: heard.append((title, cid)))
     conversation_id = win.feed_model.conversation_at(feed_names(win).index(name)).conversation_id
     ana_token, _ = sign_in(stack, ANA)
+    admin_token = _admin_token(stack)  # only leads and admins assign work to someone else
     lead_id = win.workspace.agent.id
     state = next(c for c in sync_all(stack, ana_token)["conversations"] if c["id"] == conversation_id)
     r = httpx.patch(f"{stack.server_url}/v1/conversations/{conversation_id}",
                     json={"set_assignee": True, "assignee_id": lead_id, "expected_version": state["version"]},
-                    headers={"Authorization": f"Bearer {ana_token}", "Idempotency-Key": str(uuid.uuid4())})
+                    headers={"Authorization": f"Bearer {admin_token}", "Idempotency-Key": str(uuid.uuid4())})
     assert r.status_code == 200
     qtbot.waitUntil(lambda: ("Assigned to you", conversation_id) in heard, timeout=10000)
     assert win.windowTitle().startswith("(")  # the waiting count is in the title
@@ -268,7 +279,8 @@ def test_first_sign_in_does_not_replay_old_work_as_notifications(stack, make_win
         lambda: httpx.patch(f"{stack.server_url}/v1/conversations/{conversation['id']}",
                             json={"set_assignee": True, "assignee_id": lead["id"],
                                   "expected_version": conversation["version"]},
-                            headers={"Authorization": f"Bearer {ana_token}", "Idempotency-Key": str(uuid.uuid4())}),
+                            headers={"Authorization": f"Bearer {_admin_token(stack)}",
+                                     "Idempotency-Key": str(uuid.uuid4())}),
         lambda: httpx.post(f"{stack.server_url}/v1/conversations/{conversation['id']}/notes",
                            json={"text": "@Lucía old news"},
                            headers={"Authorization": f"Bearer {ana_token}", "Idempotency-Key": str(uuid.uuid4())}),

@@ -59,8 +59,19 @@ def test_assign_to_me_and_resolve_reach_the_server(stack, window, qtbot):
     qtbot.waitUntil(lambda: server_conversation(stack, conversation_id)["assignee_id"] == window.workspace.agent.id,
                     timeout=10000)
     window.status_button.click()
+    # Resolving asks for the case type: OK stays disabled until one is chosen.
+    dialog = window.resolve_dialog
+    qtbot.waitUntil(dialog.isVisible)
+    ok = dialog.buttons.button(dialog.buttons.StandardButton.Ok)
+    assert not ok.isEnabled()
+    dialog.case_type.setCurrentIndex(dialog.case_type.findData("postsale.return"))
+    dialog.follow_up.setChecked(True)
+    dialog.days.setValue(5)
+    assert ok.isEnabled()
+    ok.click()
     qtbot.waitUntil(lambda: window.conversation_state.text().startswith("Resolved"), timeout=5000)
     qtbot.waitUntil(lambda: server_conversation(stack, conversation_id)["status"] == "resolved", timeout=10000)
+    assert server_conversation(stack, conversation_id)["case_type"] == "postsale.return"
     assert window.status_button.text() == "Reopen"
 
 
