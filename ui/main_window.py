@@ -39,6 +39,7 @@ from ui.thread_model import FailedRole, OpIdRole, ThreadModel, fill
 from workstation import canned, protocol
 from workstation.cache import FEED_VIEWS, CAgent, ChangeSet, FeedRow, SearchHit
 from workstation.errors import AuthError, NetworkError, ServerError
+from workstation.library import CannedStore
 from workstation.settings import Settings
 from workstation.sync import CONNECTING, OFFLINE, ONLINE, SIGNED_OUT
 
@@ -182,6 +183,8 @@ class MainWindow(QMainWindow):
 
         self.customer_pane = CustomerPane(self)
         self.canned_panel = CannedPanel(workspace.canned, language, self)
+        # The team's synced library (and our own responses) replaces the bundled one once it is in the cache.
+        self.canned_panel.attach(CannedStore.from_workspace(workspace))
         side = QTabWidget(self)
         side.setObjectName("sideTabs")
         side.addTab(self.customer_pane, self.tr("Customer"))
@@ -249,7 +252,9 @@ class MainWindow(QMainWindow):
         self.feed_view.selectionModel().currentChanged.connect(self.on_feed_current_changed)
         self.composer.reply_submitted.connect(self.on_composer_reply_submitted)
         self.composer.note_submitted.connect(self.on_composer_note_submitted)
-        self.canned_panel.insert_requested.connect(self.on_canned_insert_requested)
+        self.canned_panel.insert_rendered.connect(self.composer.insert_rendered)
+        self.composer.slash_source = self._slash_matches
+        self.composer.slash_chosen = self._slash_insert
         self.search_edit.textChanged.connect(lambda _text: self._search_timer.start())
         self._search_timer.timeout.connect(self.on_search_timer_timeout)
         self.feed_filter.currentIndexChanged.connect(self.on_feed_filter_current_index_changed)
@@ -292,6 +297,7 @@ class MainWindow(QMainWindow):
 
     # -- core callbacks (called on the loop, which is the Qt thread) --------------------------------------
     def on_workspace_changed(self, cs: ChangeSet) -> None:
+        self.canned_panel.apply_changes(cs)
         if cs.reset:
             self._baseline_pending = True
         if cs.agents_changed or cs.reset:
@@ -474,6 +480,11 @@ class MainWindow(QMainWindow):
             self.thread_view.scrollToBottom()
         self.customer_pane.show_card(card, conversation_id)
         self._card = card
+        last_in = next((r.text for r in reversed(rows) if r.direction == "in"), None)
+        self.canned_panel.set_context(
+            last_in, None, conversation.channel if conversation else None,
+            public=bool(conversation and conversation.public),
+            variables=self.workspace.canned_context(card, conversation_id))
         self._show_thread_header(card, conversation)
         row = self.feed_model.conversation_at(self.feed_model.row_of(conversation_id))
         # The open conversation counts as read while the agent can see it.
@@ -694,7 +705,29 @@ class MainWindow(QMainWindow):
 
     def on_canned_insert_requested(self, response: canned.CannedResponse) -> None:
         context = self.workspace.canned_context(getattr(self, "_card", None), self.current_conversation)
-        self.composer.insert_text(canned.render(response.body, context))
+        self.composer.insert_rendered(canned.render_with_placeholders(response.body, context))
+
+    def _slash_matches(self, query: str) -> list[tuple[str, object]]:
+        """The composer's / list: canned responses matching what follows the slash, shortcut matches first."""
+        entries = self.canned_panel.library.search(query)
+        if not entries and query:
+            # Fuzzy: the letters typed, in order, within the shortcut or title ("grt" finds "greeting").
+            folded = canned._fold(query)
+            entries = [e for e in self.canned_panel.library.entries
+                       if _subsequence(folded, canned._fold(e.response.shortcut))
+                       or _subsequence(folded, canned._fold(e.response.title))]
+        return [(f"/{e.response.shortcut}  ·  {e.response.title}", e) for e in entries[:8]]
+
+    def _slash_insert(self, entry) -> None:
+        conversation = self._shown_conversation()
+        channel = conversation.channel if conversation is not None else None
+        template = canned.body_for(entry.response, channel, public=bool(conversation and conversation.public)) \
+            if channel else entry.response.body
+        context = self.workspace.canned_context(getattr(self, "_card", None), self.current_conversation)
+        self.composer.insert_rendered(canned.render_with_placeholders(template, context))
+        store = getattr(self.canned_panel, "store", None)
+        if store is not None:
+            self._spawn(store.count_use(entry.key))
 
     # -- keyboard commands -----------------------------------------------------------------------------
     def move_selection(self, step: int) -> None:
@@ -1044,6 +1077,11 @@ class MainWindow(QMainWindow):
                 task.cancel()
             event.accept()
             self.closed.emit()
+
+
+def _subsequence(needle: str, haystack: str) -> bool:
+    letters = iter(haystack)
+    return all(ch in letters for ch in needle)
 
 
 def _keep(ids: list[int], shown: list[int], keep: int) -> list[int]:
