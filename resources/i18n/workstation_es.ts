@@ -2,21 +2,603 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="es" sourcelanguage="en">
 <context>
+    <name>BoardAgentsModel</name>
+    <message>
+        <location filename="../../ui/lead_board.py" line="+206"/>
+        <location line="+73"/>
+        <source>Agent</source>
+        <translation>Agente</translation>
+    </message>
+    <message>
+        <location line="-73"/>
+        <source>Status</source>
+        <translation>Estado</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Shift today</source>
+        <translation>Turno de hoy</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Load</source>
+        <translation>Carga</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Longest wait</source>
+        <translation>Mayor espera</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Any time</source>
+        <translation>Sin horario</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Off today</source>
+        <translation>Hoy libra</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>All channels %1/%2</source>
+        <translation>Todos los canales %1/%2</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Other channels</source>
+        <translation>Otros canales</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>%1, %2, %3, load %4 of %5</source>
+        <translation>%1, %2, %3, carga %4 de %5</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Since %1</source>
+        <translation>Desde %1</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>On shift now</source>
+        <translation>Ahora en turno</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Not on shift now</source>
+        <translation>Ahora fuera de turno</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>%1 · times in %2</source>
+        <translation>%1 · horas en %2</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>A customer has waited for an answer since %1</source>
+        <translation>Un cliente espera respuesta desde %1</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Lead</source>
+        <translation>Supervisor</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Admin</source>
+        <translation>Administrador</translation>
+    </message>
+</context>
+<context>
+    <name>BoardConversationsModel</name>
+    <message>
+        <location line="+56"/>
+        <source>Customer</source>
+        <translation>Cliente</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Channel</source>
+        <translation>Canal</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Waiting</source>
+        <translation>Espera</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Last message</source>
+        <translation>Último mensaje</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>%1, %2, waiting %3: %4</source>
+        <translation>%1, %2, esperando %3: %4</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Not moved: %1</source>
+        <translation>No se ha movido: %1</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>refused by the server</source>
+        <translation>rechazado por el servidor</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>Waiting for an answer since %1</source>
+        <translation>Esperando respuesta desde %1</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Since %1</source>
+        <translation>Desde %1</translation>
+    </message>
+</context>
+<context>
+    <name>CannedEditor</name>
+    <message>
+        <location filename="../../ui/canned_editor.py" line="+52"/>
+        <source>General</source>
+        <translation>General</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Information</source>
+        <translation>Información</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Incident</source>
+        <translation>Incidencia</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Post-sale</source>
+        <translation>Posventa</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Crisis</source>
+        <translation>Crisis</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Follow-up</source>
+        <translation>Seguimiento</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Spanish</source>
+        <translation>Español</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>English</source>
+        <translation>Inglés</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>X (short)</source>
+        <translation>X (corta)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Public post</source>
+        <translation>Publicación pública</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Private message</source>
+        <translation>Mensaje privado</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>WhatsApp</source>
+        <translation>WhatsApp</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Messenger</source>
+        <translation>Messenger</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Instagram</source>
+        <translation>Instagram</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Telegram</source>
+        <translation>Telegram</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Email</source>
+        <translation>Email</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>“%1” without its pair at character %2: variables are {{name}}, placeholders [[label]].</source>
+        <translation>«%1» sin su pareja en el carácter %2: las variables son {{nombre}} y los huecos [[etiqueta]].</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>An empty placeholder [[ ]] at character %1.</source>
+        <translation>Un hueco vacío [[ ]] en el carácter %1.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Unknown variable {{%1}}: use one from “Insert variable” or customer.&lt;field&gt;.</source>
+        <translation>Variable desconocida {{%1}}: usa una de «Insertar variable» o customer.&lt;campo&gt;.</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>You are offline: nothing was saved. Try again when connected.</source>
+        <translation>Estás sin conexión: no se ha guardado nada. Vuelve a intentarlo cuando haya conexión.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Your session has ended; sign in again.</source>
+        <translation>Tu sesión ha terminado; vuelve a iniciar sesión.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Not allowed: %1</source>
+        <translation>No permitido: %1</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>This response no longer exists: someone deleted it.</source>
+        <translation>Esta respuesta ya no existe: alguien la eliminó.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The server refused these values: %1</source>
+        <translation>El servidor rechazó estos valores: %1</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The server refused: %1</source>
+        <translation>El servidor lo rechazó: %1</translation>
+    </message>
+    <message>
+        <location line="+39"/>
+        <source>Edit canned response</source>
+        <translation>Editar respuesta predefinida</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>New canned response</source>
+        <translation>Nueva respuesta predefinida</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>one word, typed after / in the composer</source>
+        <translation>una palabra, que se escribe tras / en el editor</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Team response</source>
+        <translation>Respuesta del equipo</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Hello {{customer.first_name}}, … [[order number]] …</source>
+        <translation>Hola {{customer.first_name}}, … [[número de pedido]] …</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Insert variable</source>
+        <translation>Insertar variable</translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <source>Empty: the text above is used.</source>
+        <translation>Vacía: se usa el texto de arriba.</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>words customers use, separated by commas (for suggestions)</source>
+        <translation>palabras que usan los clientes, separadas por comas (para las sugerencias)</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Title</source>
+        <translation>Título</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Shortcut</source>
+        <translation>Atajo</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Language</source>
+        <translation>Idioma</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Category</source>
+        <translation>Categoría</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Text</source>
+        <translation>Texto</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Variants per channel</source>
+        <translation>Variantes por canal</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Keywords</source>
+        <translation>Palabras clave</translation>
+    </message>
+    <message>
+        <location line="+28"/>
+        <source>The whole team uses a team response; leads edit it.</source>
+        <translation>Todo el equipo usa una respuesta del equipo; la editan los responsables.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Only leads and admins add team responses; this one will be yours.</source>
+        <translation>Solo los responsables y administradores añaden respuestas del equipo; esta será tuya.</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>A response stays the team&apos;s or its author&apos;s once created.</source>
+        <translation>Una vez creada, la respuesta sigue siendo del equipo o de quien la escribió.</translation>
+    </message>
+    <message>
+        <location line="+45"/>
+        <source>Variables: %1</source>
+        <translation>Variables: %1</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>To fill in by hand: %1</source>
+        <translation>Para rellenar a mano: %1</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>No variables or placeholders.</source>
+        <translation>Sin variables ni huecos.</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>%1 characters</source>
+        <translation>%1 caracteres</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Empty: the text above is used on this channel.</source>
+        <translation>Vacía: en este canal se usa el texto de arriba.</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>%1 / %2 characters</source>
+        <translation>%1 / %2 caracteres</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Empty: the text above is used, and at %1 characters it is over %2: write a short variant.</source>
+        <translation>Vacía: se usa el texto de arriba, que con %1 caracteres pasa de %2: escribe una variante corta.</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Empty: the text above is used (%1 / %2 characters).</source>
+        <translation>Vacía: se usa el texto de arriba (%1 / %2 caracteres).</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Each variable and placeholder counts as 20 characters.</source>
+        <translation>Cada variable y cada hueco cuentan como 20 caracteres.</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Give the response a title.</source>
+        <translation>Ponle un título a la respuesta.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The shortcut is one word without spaces, for example “greeting”.</source>
+        <translation>El atajo es una sola palabra sin espacios, por ejemplo «saludo».</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>/%1 already opens “%2” in this language: choose another shortcut.</source>
+        <translation>/%1 ya abre «%2» en este idioma: elige otro atajo.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Write the text of the response.</source>
+        <translation>Escribe el texto de la respuesta.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The text is %1 characters; a reply holds at most %2.</source>
+        <translation>El texto tiene %1 caracteres; una respuesta admite como mucho %2.</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Fix the text first: %1</source>
+        <translation>Corrige antes el texto: %1</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Fix the %1 variant first: %2</source>
+        <translation>Corrige antes la variante %1: %2</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The %1 variant is %2 characters; it must fit in %3 (each variable and placeholder counts as 20).</source>
+        <translation>La variante %1 tiene %2 caracteres; debe caber en %3 (cada variable y cada hueco cuentan como 20).</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>The %1 variant is over %2 characters.</source>
+        <translation>La variante %1 pasa de %2 caracteres.</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>At most %1 keywords.</source>
+        <translation>Como mucho %1 palabras clave.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The keyword “%1” is over %2 characters.</source>
+        <translation>La palabra clave «%1» pasa de %2 caracteres.</translation>
+    </message>
+    <message>
+        <location line="+24"/>
+        <source>These values cannot be saved: %1</source>
+        <translation>Estos valores no se pueden guardar: %1</translation>
+    </message>
+</context>
+<context>
     <name>CannedPanel</name>
     <message>
-        <location filename="../../ui/canned_panel.py" line="+23"/>
+        <location filename="../../ui/canned_panel.py" line="+114"/>
+        <source>%1×</source>
+        <translation>%1×</translation>
+    </message>
+    <message>
+        <location line="+34"/>
+        <source>Suggested</source>
+        <translation>Sugeridas</translation>
+    </message>
+    <message>
+        <location line="+15"/>
         <source>Search canned responses</source>
         <translation>Buscar respuestas predefinidas</translation>
     </message>
     <message>
-        <location line="+12"/>
+        <location line="+19"/>
+        <source>New…</source>
+        <translation>Nueva…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Edit…</source>
+        <translation>Editar…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <location line="+375"/>
+        <source>Delete</source>
+        <translation>Eliminar</translation>
+    </message>
+    <message>
+        <location line="-373"/>
         <source>Insert</source>
         <translation>Insertar</translation>
     </message>
     <message>
-        <location line="+24"/>
+        <location line="+18"/>
+        <source>Preview</source>
+        <translation>Vista previa</translation>
+    </message>
+    <message>
+        <location line="+105"/>
+        <source>Not synced with the team yet: showing the default library.</source>
+        <translation>Aún sin sincronizar con el equipo: se muestra la biblioteca predeterminada.</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Used %1 times</source>
+        <translation>Usada %1 veces</translation>
+    </message>
+    <message>
+        <location line="+26"/>
+        <source>Open a conversation to see the responses that fit its last message.</source>
+        <translation>Abre una conversación para ver las respuestas que encajan con su último mensaje.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>No suggestion for the customer&apos;s last message.</source>
+        <translation>Ninguna sugerencia para el último mensaje del cliente.</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Team</source>
+        <translation>Equipo</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Mine</source>
+        <translation>Mías</translation>
+    </message>
+    <message>
+        <location line="+86"/>
+        <location line="+35"/>
+        <source>Text</source>
+        <translation>Texto</translation>
+    </message>
+    <message>
+        <location line="-7"/>
         <source>No canned response matches.</source>
         <translation>Ninguna respuesta predefinida coincide.</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>%1 · %2 / %3 characters</source>
+        <translation>%1 · %2 / %3 caracteres</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>%1 · %2 characters</source>
+        <translation>%1 · %2 caracteres</translation>
+    </message>
+    <message>
+        <location line="+23"/>
+        <source>Sign in to the team server to change the library.</source>
+        <translation>Inicia sesión en el servidor del equipo para cambiar la biblioteca.</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>The default library can be changed once it has synced with the team.</source>
+        <translation>La biblioteca predeterminada se puede cambiar cuando se haya sincronizado con el equipo.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Only leads and admins change the team&apos;s responses.</source>
+        <translation>Solo los responsables y administradores cambian las respuestas del equipo.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>This response is another agent&apos;s.</source>
+        <translation>Esta respuesta es de otro agente.</translation>
+    </message>
+    <message>
+        <location line="+40"/>
+        <source>Delete canned response</source>
+        <translation>Eliminar respuesta predefinida</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Delete “%1”?</source>
+        <translation>¿Eliminar «%1»?</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The whole team loses this response.</source>
+        <translation>Todo el equipo pierde esta respuesta.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>This response of yours goes away.</source>
+        <translation>Esta respuesta tuya desaparece.</translation>
+    </message>
+    <message>
+        <location line="+19"/>
+        <source>Not deleted: %1</source>
+        <translation>No se ha eliminado: %1</translation>
     </message>
 </context>
 <context>
@@ -45,18 +627,18 @@
 <context>
     <name>Composer</name>
     <message>
-        <location filename="../../ui/composer.py" line="+85"/>
+        <location filename="../../ui/composer.py" line="+251"/>
         <source>Write a reply… (Enter sends, Shift+Enter adds a line)</source>
         <translation>Escribe una respuesta… (Intro envía, Mayús+Intro añade una línea)</translation>
     </message>
     <message>
-        <location line="-33"/>
-        <location line="+35"/>
+        <location line="-170"/>
+        <location line="+172"/>
         <source>Send</source>
         <translation>Enviar</translation>
     </message>
     <message>
-        <location line="-45"/>
+        <location line="-182"/>
         <source>Reply</source>
         <translation>Responder</translation>
     </message>
@@ -66,12 +648,17 @@
         <translation>Nota interna</translation>
     </message>
     <message>
-        <location line="+30"/>
+        <location line="+162"/>
         <source>%1 / %2</source>
         <translation>%1 / %2</translation>
     </message>
     <message>
-        <location line="+8"/>
+        <location line="+7"/>
+        <source>Fill in %1 (Tab for the next)</source>
+        <translation>Completa %1 (Tab para el siguiente)</translation>
+    </message>
+    <message>
+        <location line="+6"/>
         <source>Write an internal note: only your team sees it (Enter saves)</source>
         <translation>Escribe una nota interna: solo la ve tu equipo (Intro guarda)</translation>
     </message>
@@ -84,19 +671,729 @@
 <context>
     <name>CustomerPane</name>
     <message>
-        <location filename="../../ui/customer_pane.py" line="+33"/>
+        <location filename="../../ui/customer_pane.py" line="+267"/>
+        <source>VIP</source>
+        <translation>VIP</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>A VIP customer: their conversations get a higher priority</source>
+        <translation>Cliente VIP: sus conversaciones tienen más prioridad</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Not known</source>
+        <translation>Desconocido</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Spanish</source>
+        <translation>Español</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>English</source>
+        <translation>Inglés</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Customer&apos;s language</source>
+        <translation>Idioma del cliente</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Language:</source>
+        <translation>Idioma:</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Channels</source>
+        <translation>Canales</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Tags</source>
+        <translation>Etiquetas</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>No tags yet.</source>
+        <translation>Aún no tiene etiquetas.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Add a tag (VIP, loyal…)</source>
+        <translation>Añadir una etiqueta (VIP, fiel…)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>New tag</source>
+        <translation>Nueva etiqueta</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Add</source>
+        <translation>Añadir</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Add tag</source>
+        <translation>Añadir etiqueta</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Customer data</source>
+        <translation>Datos del cliente</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Field</source>
+        <translation>Campo</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Value</source>
+        <translation>Valor</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Customer data fields</source>
+        <translation>Campos de datos del cliente</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>No data yet. Add fields such as plan, city or order count.</source>
+        <translation>Aún no hay datos. Añade campos como plan, ciudad o número de pedidos.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Add field</source>
+        <translation>Añadir campo</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Remove field</source>
+        <translation>Quitar campo</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Save data</source>
+        <translation>Guardar datos</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <location line="+30"/>
+        <source>Discard</source>
+        <translation>Descartar</translation>
+    </message>
+    <message>
+        <location line="-29"/>
+        <source>Discard changes to the customer data</source>
+        <translation>Descartar los cambios en los datos del cliente</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>A colleague changed these fields meanwhile; saving keeps your version.</source>
+        <translation>Un compañero ha cambiado estos datos mientras tanto; al guardar se queda tu versión.</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Internal notes</source>
+        <translation>Notas internas</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Seen by your team only, never sent to the customer.</source>
+        <translation>Solo las ve tu equipo; nunca se envían al cliente.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>What the team should know about this customer…</source>
+        <translation>Lo que el equipo debe saber de este cliente…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Internal notes about the customer</source>
+        <translation>Notas internas sobre el cliente</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Save notes</source>
+        <translation>Guardar notas</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Save the notes (Ctrl+Enter)</source>
+        <translation>Guardar las notas (Ctrl+Intro)</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Discard changes to the notes</source>
+        <translation>Descartar los cambios en las notas</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>A colleague changed these notes meanwhile; saving keeps your version.</source>
+        <translation>Un compañero ha cambiado estas notas mientras tanto; al guardar se queda tu versión.</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Open follow-ups</source>
+        <translation>Seguimientos pendientes</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>No open follow-ups.</source>
+        <translation>No hay seguimientos pendientes.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <location line="+636"/>
         <source>Conversations</source>
         <translation>Conversaciones</translation>
     </message>
     <message>
-        <location line="+15"/>
+        <location line="-625"/>
+        <source>Double-click a conversation to open it</source>
+        <translation>Haz doble clic en una conversación para abrirla</translation>
+    </message>
+    <message>
+        <location line="+183"/>
+        <source>This customer is not in the local data yet.</source>
+        <translation>Este cliente aún no está en los datos locales.</translation>
+    </message>
+    <message>
+        <location line="+57"/>
         <source>No conversation selected</source>
         <translation>Ninguna conversación seleccionada</translation>
     </message>
     <message>
-        <location line="+14"/>
+        <location line="+384"/>
+        <source>Conversations (%1)</source>
+        <translation>Conversaciones (%1)</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>no case type</source>
+        <translation>sin tipo de caso</translation>
+    </message>
+    <message>
+        <location line="-5"/>
         <source> (this one)</source>
         <translation> (la actual)</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Messages: %1</source>
+        <translation>Mensajes: %1</translation>
+    </message>
+    <message>
+        <location line="-2"/>
+        <source>Public post</source>
+        <translation>Publicación pública</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Private</source>
+        <translation>Privada</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Priority: %1</source>
+        <translation>Prioridad: %1</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Internal notes: %1</source>
+        <translation>Notas internas: %1</translation>
+    </message>
+    <message>
+        <location line="+23"/>
+        <source>Unknown agent</source>
+        <translation>Agente desconocido</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Internal note · %1 · %2</source>
+        <translation>Nota interna · %1 · %2</translation>
+    </message>
+    <message>
+        <location line="+28"/>
+        <source>Your session has ended: sign in again to save changes.</source>
+        <translation>Tu sesión ha terminado: vuelve a iniciar sesión para guardar cambios.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Offline: the change was not saved. Try again when the connection is back.</source>
+        <translation>Sin conexión: el cambio no se ha guardado. Vuelve a intentarlo cuando vuelva la conexión.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The team server is busy: try again in a moment.</source>
+        <translation>El servidor del equipo está ocupado: vuelve a intentarlo en un momento.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Not allowed: %1</source>
+        <translation>No permitido: %1</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The team server no longer has this (%1).</source>
+        <translation>El servidor del equipo ya no tiene esto (%1).</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The team server did not accept these values: %1</source>
+        <translation>El servidor del equipo no ha aceptado estos valores: %1</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The team server could not save the change (error %1); try again.</source>
+        <translation>El servidor del equipo no ha podido guardar el cambio (error %1); vuelve a intentarlo.</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Not saved: a customer can have at most %1 tags.</source>
+        <translation>No guardado: un cliente puede tener como máximo %1 etiquetas.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Not saved: a tag can be at most %1 characters long.</source>
+        <translation>No guardado: una etiqueta puede tener como máximo %1 caracteres.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Not saved: a customer can have at most %1 fields.</source>
+        <translation>No guardado: un cliente puede tener como máximo %1 campos.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Not saved: the field “%1” appears twice.</source>
+        <translation>No guardado: el campo «%1» aparece dos veces.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Not saved: a field name can be at most %1 characters long.</source>
+        <translation>No guardado: el nombre de un campo puede tener como máximo %1 caracteres.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Not saved: the value of “%1” is longer than %2 characters.</source>
+        <translation>No guardado: el valor de «%1» tiene más de %2 caracteres.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Not saved: the notes can be at most %1 characters long.</source>
+        <translation>No guardado: las notas pueden tener como máximo %1 caracteres.</translation>
+    </message>
+</context>
+<context>
+    <name>EditAgentDialog</name>
+    <message>
+        <location filename="../../ui/team_dialogs.py" line="+237"/>
+        <source>Edit agent: %1</source>
+        <translation>Editar agente: %1</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <location line="+3"/>
+        <source>Time zone</source>
+        <translation>Zona horaria</translation>
+    </message>
+    <message>
+        <location line="-1"/>
+        <source>Agent</source>
+        <translation>Agente</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Shifts</source>
+        <translation>Turnos</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Day off</source>
+        <translation>Libre</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Same as Monday, Tuesday to Friday</source>
+        <translation>De martes a viernes, igual que el lunes</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>For example 09:00–17:00, or 09:00–13:00, 14:00–18:00. A shift that ends before it starts runs past midnight. No shifts at all: always on shift.</source>
+        <translation>Por ejemplo 09:00–17:00, o 09:00–13:00, 14:00–18:00. Un turno que termina antes de empezar pasa de la medianoche. Sin ningún turno: siempre en turno.</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Capacity</source>
+        <translation>Capacidad</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <location line="+57"/>
+        <source>Channel</source>
+        <translation>Canal</translation>
+    </message>
+    <message>
+        <location line="-57"/>
+        <location line="+61"/>
+        <source>Open conversations</source>
+        <translation>Conversaciones abiertas</translation>
+    </message>
+    <message>
+        <location line="-56"/>
+        <source>Capacity per channel</source>
+        <translation>Capacidad por canal</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Add channel</source>
+        <translation>Añadir canal</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Remove</source>
+        <translation>Quitar</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>“All other channels” covers every channel without a line of its own. No lines: the team default, %1 conversations for all channels together.</source>
+        <translation>«Todos los demás canales» cubre cada canal sin línea propia. Sin líneas: lo predeterminado del equipo, %1 conversaciones entre todos los canales.</translation>
+    </message>
+    <message>
+        <location line="+26"/>
+        <source>All other channels</source>
+        <translation>Todos los demás canales</translation>
+    </message>
+    <message>
+        <location line="+49"/>
+        <source>At most %1 shifts a week.</source>
+        <translation>Como máximo %1 turnos por semana.</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>%1 is listed twice under capacity.</source>
+        <translation>%1 aparece dos veces en la capacidad.</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>“%1” is not a time zone (for example Europe/Madrid).</source>
+        <translation>«%1» no es una zona horaria (por ejemplo Europe/Madrid).</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Saving…</source>
+        <translation>Guardando…</translation>
+    </message>
+</context>
+<context>
+    <name>EndShiftDialog</name>
+    <message>
+        <location filename="../../ui/end_shift.py" line="+34"/>
+        <location line="+39"/>
+        <source>End shift</source>
+        <translation>Terminar turno</translation>
+    </message>
+    <message>
+        <location line="-33"/>
+        <source>Your open conversations go to:</source>
+        <translation>Tus conversaciones abiertas pasan a:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The unassigned queue</source>
+        <translation>La cola sin asignar</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>A colleague:</source>
+        <translation>Alguien del equipo:</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Colleague</source>
+        <translation>Persona del equipo</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Optional: a word for whoever takes over</source>
+        <translation>Opcional: unas palabras para quien las reciba</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+21"/>
+        <source>Reason</source>
+        <translation>Motivo</translation>
+    </message>
+    <message>
+        <location line="-20"/>
+        <source>Go offline</source>
+        <translation>Pasar a desconectado</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>Cancel</source>
+        <translation>Cancelar</translation>
+    </message>
+    <message>
+        <location line="+24"/>
+        <source>Handing over…</source>
+        <translation>Traspasando…</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>You are offline; try again when connected.</source>
+        <translation>Estás sin conexión; inténtalo de nuevo cuando haya conexión.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Your session has ended; sign in again.</source>
+        <translation>Tu sesión ha terminado; vuelve a iniciar sesión.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The server refused: %1</source>
+        <translation>El servidor lo rechazó: %1</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>You had no open conversations to hand over.</source>
+        <translation>No tenías conversaciones abiertas que traspasar.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>1 conversation handed over.</source>
+        <translation>1 conversación traspasada.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>%1 conversations handed over.</source>
+        <translation>%1 conversaciones traspasadas.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Close</source>
+        <translation>Cerrar</translation>
+    </message>
+</context>
+<context>
+    <name>FollowUpRow</name>
+    <message>
+        <location filename="../../ui/customer_pane.py" line="-936"/>
+        <source>Overdue since %1</source>
+        <translation>Vencido desde el %1</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Due %1</source>
+        <translation>Para el %1</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Done</source>
+        <translation>Hecho</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Mark this follow-up as done</source>
+        <translation>Marcar este seguimiento como hecho</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Mark follow-up %1 as done</source>
+        <translation>Marcar como hecho el seguimiento del %1</translation>
+    </message>
+</context>
+<context>
+    <name>LeadBoard</name>
+    <message>
+        <location filename="../../ui/lead_board.py" line="-314"/>
+        <source>&lt;1 min</source>
+        <translation>&lt;1 min</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>%1 min</source>
+        <translation>%1 min</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>%1 h</source>
+        <translation>%1 h</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>%1 h %2 min</source>
+        <translation>%1 h %2 min</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>%1 d</source>
+        <translation>%1 d</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>%1 d %2 h</source>
+        <translation>%1 d %2 h</translation>
+    </message>
+    <message>
+        <location line="+392"/>
+        <location line="+15"/>
+        <source>Team board</source>
+        <translation>Panel del equipo</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Reason (optional)</source>
+        <translation>Motivo (opcional)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Reason for the next move</source>
+        <translation>Motivo del próximo movimiento</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Kept with the next conversations you move, in their history</source>
+        <translation>Se guarda con las próximas conversaciones que muevas, en su historial</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <location line="+383"/>
+        <source>Routing settings…</source>
+        <translation>Reglas de reparto…</translation>
+    </message>
+    <message>
+        <location line="-381"/>
+        <location line="+377"/>
+        <source>Edit agent…</source>
+        <translation>Editar agente…</translation>
+    </message>
+    <message>
+        <location line="-375"/>
+        <source>Read only: only leads move conversations.</source>
+        <translation>Solo lectura: solo los supervisores mueven conversaciones.</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <location line="+9"/>
+        <source>Agents</source>
+        <translation>Agentes</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>The agent&apos;s conversations</source>
+        <translation>Conversaciones del agente</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <location line="+182"/>
+        <location line="+128"/>
+        <source>Unassigned queue</source>
+        <translation>Cola sin asignar</translation>
+    </message>
+    <message>
+        <location line="-269"/>
+        <source>Drag conversations onto an agent, or onto the queue to unassign them; right-click for more.</source>
+        <translation>Arrastra conversaciones a un agente, o a la cola para desasignarlas; clic derecho para más opciones.</translation>
+    </message>
+    <message>
+        <location line="+138"/>
+        <source>Conversations of %1</source>
+        <translation>Conversaciones de %1</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Conversations</source>
+        <translation>Conversaciones</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Unassigned queue · nobody waiting</source>
+        <translation>Cola sin asignar · nadie esperando</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Unassigned queue · 1 conversation</source>
+        <translation>Cola sin asignar · 1 conversación</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Unassigned queue · %1 conversations</source>
+        <translation>Cola sin asignar · %1 conversaciones</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>longest %1</source>
+        <translation>espera máxima %1</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>1 move was refused (in red): open the conversation to see why, retry or discard it.</source>
+        <translation>Se ha rechazado 1 movimiento (en rojo): abre la conversación para ver por qué, reintentarlo o descartarlo.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>%1 moves were refused (in red): open a conversation to see why, retry or discard it.</source>
+        <translation>Se han rechazado %1 movimientos (en rojo): abre una conversación para ver por qué, reintentarlo o descartarlo.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>1 move waiting to be sent.</source>
+        <translation>1 movimiento pendiente de enviar.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>%1 moves waiting to be sent.</source>
+        <translation>%1 movimientos pendientes de enviar.</translation>
+    </message>
+    <message>
+        <location line="+41"/>
+        <source>Already there: nothing to move.</source>
+        <translation>Ya están ahí: nada que mover.</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>Moved 1 conversation to the unassigned queue.</source>
+        <translation>1 conversación movida a la cola sin asignar.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Moved %1 conversations to the unassigned queue.</source>
+        <translation>%1 conversaciones movidas a la cola sin asignar.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Moved 1 conversation to %1.</source>
+        <translation>1 conversación movida a %1.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Moved %1 conversations to %2.</source>
+        <translation>%1 conversaciones movidas a %2.</translation>
+    </message>
+    <message>
+        <location line="+27"/>
+        <source>Assign to</source>
+        <translation>Asignar a</translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <source>Open conversation</source>
+        <translation>Abrir conversación</translation>
+    </message>
+    <message>
+        <location line="+60"/>
+        <source>Routing settings saved.</source>
+        <translation>Reglas de reparto guardadas.</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>Saved %1&apos;s time zone, shifts and capacity.</source>
+        <translation>Guardados la zona horaria, los turnos y la capacidad de %1.</translation>
     </message>
 </context>
 <context>
@@ -137,7 +1434,7 @@
         <translation>Rellena el servidor, tu correo electrónico y tu contraseña.</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="+229"/>
+        <location filename="../../ui/app.py" line="+234"/>
         <source>Your session has expired. Sign in again.</source>
         <translation>Tu sesión ha caducado. Vuelve a iniciar sesión.</translation>
     </message>
@@ -170,54 +1467,54 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../ui/main_window.py" line="+62"/>
+        <location filename="../../ui/main_window.py" line="+76"/>
         <source>Workstation — %1</source>
         <translation>Workstation — %1</translation>
     </message>
     <message>
         <location line="+13"/>
-        <location line="+497"/>
+        <location line="+725"/>
         <source>Conversations</source>
         <translation>Conversaciones</translation>
     </message>
     <message>
-        <location line="-490"/>
+        <location line="-718"/>
         <source>Search messages, customers, numbers…</source>
         <translation>Buscar mensajes, clientes, números…</translation>
     </message>
     <message>
-        <location line="+53"/>
+        <location line="+72"/>
         <source>Select a conversation in the feed.</source>
         <translation>Selecciona una conversación de la lista.</translation>
     </message>
     <message>
-        <location line="+20"/>
+        <location line="+22"/>
         <source>Customer</source>
         <translation>Cliente</translation>
     </message>
     <message>
         <location line="+1"/>
-        <location line="+427"/>
+        <location line="+635"/>
         <source>Canned responses</source>
         <translation>Respuestas predefinidas</translation>
     </message>
     <message>
-        <location line="-408"/>
+        <location line="-616"/>
         <source>Syncing… %p%</source>
         <translation>Sincronizando… %p%</translation>
     </message>
     <message>
-        <location line="+151"/>
+        <location line="+189"/>
         <source>%1 not sent</source>
         <translation>%1 sin enviar</translation>
     </message>
     <message>
-        <location line="-76"/>
+        <location line="-80"/>
         <source>● Online</source>
         <translation>● En línea</translation>
     </message>
     <message>
-        <location line="-160"/>
+        <location line="-215"/>
         <source>All conversations</source>
         <translation>Todas las conversaciones</translation>
     </message>
@@ -237,7 +1534,7 @@
         <translation>Resueltas</translation>
     </message>
     <message>
-        <location line="+159"/>
+        <location line="+214"/>
         <source>● Connecting…</source>
         <translation>● Conectando…</translation>
     </message>
@@ -252,7 +1549,42 @@
         <translation>%1 en cola</translation>
     </message>
     <message>
-        <location line="+316"/>
+        <location line="+244"/>
+        <source>Assign to me; the arrow assigns to a colleague or the queue</source>
+        <translation>Asignármela; la flecha la asigna a otra persona o a la cola</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Assigned to a colleague: ask a lead to move it</source>
+        <translation>Asignada a otra persona: pide a un responsable que la mueva</translation>
+    </message>
+    <message>
+        <location line="+24"/>
+        <source>Unassigned queue</source>
+        <translation>Cola sin asignar</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>Move conversation</source>
+        <translation>Mover la conversación</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Reason (optional):</source>
+        <translation>Motivo (opcional):</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Move</source>
+        <translation>Mover</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cancel</source>
+        <translation>Cancelar</translation>
+    </message>
+    <message>
+        <location line="+195"/>
         <source>Search</source>
         <translation>Buscar</translation>
     </message>
@@ -283,6 +1615,11 @@
     </message>
     <message>
         <location line="+1"/>
+        <source>My status</source>
+        <translation>Mi estado</translation>
+    </message>
+    <message>
+        <location line="+1"/>
         <source>Status</source>
         <translation>Estado</translation>
     </message>
@@ -303,18 +1640,68 @@
         <translation>Cliente y respuestas predefinidas</translation>
     </message>
     <message>
-        <location line="-495"/>
-        <location line="+334"/>
+        <location line="+91"/>
+        <source>A colleague</source>
+        <translation>Alguien del equipo</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>A colleague replied</source>
+        <translation>Alguien del equipo ha respondido</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>%1 replied while you were writing. Send anyway?</source>
+        <translation>%1 ha respondido mientras escribías. ¿Enviar de todos modos?</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Send anyway</source>
+        <translation>Enviar igualmente</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Don&apos;t send</source>
+        <translation>No enviar</translation>
+    </message>
+    <message>
+        <location line="+25"/>
+        <source>Your status: %1</source>
+        <translation>Tu estado: %1</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>You are offline; your status will be set when you reconnect.</source>
+        <translation>Estás sin conexión; tu estado se aplicará al reconectar.</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Your status was not changed: %1</source>
+        <translation>Tu estado no ha cambiado: %1</translation>
+    </message>
+    <message>
+        <location line="+38"/>
+        <source>Shift ended: 1 conversation handed over.</source>
+        <translation>Turno terminado: 1 conversación traspasada.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Shift ended: %1 conversations handed over.</source>
+        <translation>Turno terminado: %1 conversaciones traspasadas.</translation>
+    </message>
+    <message>
+        <location line="-926"/>
+        <location line="+417"/>
         <source>Unassigned</source>
         <translation>Sin asignar</translation>
     </message>
     <message>
-        <location line="-172"/>
+        <location line="-200"/>
         <source>● Session expired — sign in again</source>
         <translation>● Sesión caducada — vuelve a iniciar sesión</translation>
     </message>
     <message>
-        <location line="+174"/>
+        <location line="+202"/>
         <source>Assigned to you</source>
         <translation>Asignada a ti</translation>
     </message>
@@ -330,11 +1717,12 @@
     </message>
     <message>
         <location line="+0"/>
+        <location line="+56"/>
         <source>Assign to me</source>
         <translation>Asignármela</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="-53"/>
         <source>Reopen</source>
         <translation>Reabrir</translation>
     </message>
@@ -344,7 +1732,7 @@
         <translation>Resolver</translation>
     </message>
     <message>
-        <location line="+36"/>
+        <location line="+159"/>
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>
@@ -400,6 +1788,127 @@
         <location line="+0"/>
         <source>A teammate</source>
         <translation>Alguien del equipo</translation>
+    </message>
+</context>
+<context>
+    <name>ResolveDialog</name>
+    <message>
+        <location filename="../../ui/resolve_dialog.py" line="+22"/>
+        <source>Resolve conversation</source>
+        <translation>Resolver conversación</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Choose a case type…</source>
+        <translation>Elige un tipo de caso…</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Check in with the customer later</source>
+        <translation>Hacer seguimiento con el cliente más adelante</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source> days</source>
+        <translation> días</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>What to check (optional)</source>
+        <translation>Qué comprobar (opcional)</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Case type</source>
+        <translation>Tipo de caso</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>In</source>
+        <translation>Dentro de</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Note</source>
+        <translation>Nota</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The case type is required: it is counted in the reports.</source>
+        <translation>El tipo de caso es obligatorio: se cuenta en los informes.</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Resolve</source>
+        <translation>Resolver</translation>
+    </message>
+</context>
+<context>
+    <name>RoutingDialog</name>
+    <message>
+        <location filename="../../ui/team_dialogs.py" line="-264"/>
+        <source>Routing settings</source>
+        <translation>Reglas de reparto</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Hand out new conversations automatically</source>
+        <translation>Repartir las conversaciones nuevas automáticamente</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Off: nothing is handed out; agents take conversations from the queue.</source>
+        <translation>Desactivado: no se reparte nada; los agentes toman conversaciones de la cola.</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source> conversations</source>
+        <translation> conversaciones</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Never</source>
+        <translation>Nunca</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source> min</source>
+        <translation> min</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source> s</source>
+        <translation> s</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Default capacity per agent</source>
+        <translation>Capacidad predeterminada por agente</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Take back unanswered after</source>
+        <translation>Retirar las no respondidas tras</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Set offline after disconnected for</source>
+        <translation>Poner sin conexión tras estar desconectado</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>An agent&apos;s own capacity, set in Edit agent, replaces the default.</source>
+        <translation>La capacidad propia de un agente, fijada en Editar agente, sustituye a la predeterminada.</translation>
+    </message>
+    <message>
+        <location line="+22"/>
+        <source>Loading…</source>
+        <translation>Cargando…</translation>
+    </message>
+    <message>
+        <location line="+29"/>
+        <source>Saving…</source>
+        <translation>Guardando…</translation>
     </message>
 </context>
 <context>
@@ -491,9 +2000,55 @@
     </message>
 </context>
 <context>
+    <name>TagChip</name>
+    <message>
+        <location filename="../../ui/customer_pane.py" line="-41"/>
+        <source>Remove this tag</source>
+        <translation>Quitar esta etiqueta</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Remove tag %1</source>
+        <translation>Quitar la etiqueta %1</translation>
+    </message>
+</context>
+<context>
+    <name>TeamDialogs</name>
+    <message>
+        <location filename="../../ui/team_dialogs.py" line="-169"/>
+        <source>You are offline; try again when connected.</source>
+        <translation>Estás sin conexión; inténtalo de nuevo cuando haya conexión.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Your session has ended; sign in again.</source>
+        <translation>Tu sesión ha terminado; vuelve a iniciar sesión.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Not allowed: %1</source>
+        <translation>No permitido: %1</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The server refused: %1</source>
+        <translation>El servidor lo ha rechazado: %1</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>“%1” is not a shift: write it as 09:00–17:00.</source>
+        <translation>«%1» no es un turno: escríbelo como 09:00–17:00.</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>“%1” is not a time of day (00:00 to 24:00).</source>
+        <translation>«%1» no es una hora del día (de 00:00 a 24:00).</translation>
+    </message>
+</context>
+<context>
     <name>ThreadModel</name>
     <message>
-        <location filename="../../ui/thread_model.py" line="+21"/>
+        <location filename="../../ui/thread_model.py" line="+33"/>
         <source>The 24-hour reply window is closed: send an approved template.</source>
         <translation>La ventana de respuesta de 24 horas está cerrada: envía una plantilla aprobada.</translation>
     </message>
@@ -558,13 +2113,83 @@
         <translation>Asignada a %1</translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+14"/>
+        <source>Back to the queue: %1</source>
+        <translation>De vuelta a la cola: %1</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Back to the queue</source>
+        <translation>De vuelta a la cola</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Automatically moved from %1 to %2</source>
+        <translation>Pasada automáticamente de %1 a %2</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Automatically assigned to %1</source>
+        <translation>Asignada automáticamente a %1</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Automatically returned to the queue</source>
+        <translation>Devuelta automáticamente a la cola</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>%1 took this</source>
+        <translation>%1 la tomó</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>%1 gave this back to the queue</source>
+        <translation>%1 la devolvió a la cola</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Handed off by %1 to %2</source>
+        <translation>Traspasada por %1 a %2</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Handed back to the queue by %1</source>
+        <translation>Traspasada a la cola por %1</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>%1 moved this from %2 to %3</source>
+        <translation>%1 la pasó de %2 a %3</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>%1 assigned this to %2</source>
+        <translation>%1 la asignó a %2</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>%1 moved this from %2 to the queue</source>
+        <translation>%1 la pasó de %2 a la cola</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Assignment changed</source>
+        <translation>Asignación cambiada</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>%1: %2</source>
+        <translation>%1: %2</translation>
+    </message>
+    <message>
+        <location line="+9"/>
         <source>Internal note</source>
         <translation>Nota interna</translation>
     </message>
     <message>
         <location line="+3"/>
-        <location line="+5"/>
+        <location line="+7"/>
         <source>Sending…</source>
         <translation>Enviando…</translation>
     </message>
@@ -652,6 +2277,142 @@
         <source>Settings</source>
         <translation>Ajustes</translation>
     </message>
+    <message>
+        <location line="+1"/>
+        <source>End shift…</source>
+        <translation>Terminar turno…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Team board</source>
+        <translation>Panel del equipo</translation>
+    </message>
+</context>
+<context>
+    <name>agent_status</name>
+    <message>
+        <location filename="../../ui/agent_status.py" line="+17"/>
+        <source>Available</source>
+        <translation>Disponible</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Away</source>
+        <translation>Ausente</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Offline</source>
+        <translation>Desconectado</translation>
+    </message>
+</context>
+<context>
+    <name>case_type</name>
+    <message>
+        <location filename="../../ui/case_types.py" line="+19"/>
+        <source>Information</source>
+        <translation>Información</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Incident</source>
+        <translation>Incidencia</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Post-sale</source>
+        <translation>Posventa</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Query</source>
+        <translation>Consulta</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Request</source>
+        <translation>Solicitud</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Claim</source>
+        <translation>Reclamación</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Complaint</source>
+        <translation>Queja</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Suggestion</source>
+        <translation>Sugerencia</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Compliment</source>
+        <translation>Felicitación</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Warranty</source>
+        <translation>Garantía</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Return</source>
+        <translation>Devolución</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Repair</source>
+        <translation>Reparación</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Information: query</source>
+        <translation>Información: consulta</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Information: request</source>
+        <translation>Información: solicitud</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Incident: claim</source>
+        <translation>Incidencia: reclamación</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Incident: complaint</source>
+        <translation>Incidencia: queja</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Incident: suggestion</source>
+        <translation>Incidencia: sugerencia</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Incident: compliment</source>
+        <translation>Incidencia: felicitación</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Post-sale: warranty</source>
+        <translation>Posventa: garantía</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Post-sale: return</source>
+        <translation>Posventa: devolución</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Post-sale: repair</source>
+        <translation>Posventa: reparación</translation>
+    </message>
 </context>
 <context>
     <name>channel</name>
@@ -697,6 +2458,95 @@
         <location line="+1"/>
         <source>Workstation hit an unexpected error and carried on. Details were saved to %1.</source>
         <translation>Workstation ha encontrado un error inesperado y ha seguido funcionando. Los detalles se han guardado en %1.</translation>
+    </message>
+</context>
+<context>
+    <name>presence</name>
+    <message>
+        <location filename="../../ui/agent_status.py" line="+21"/>
+        <source>%1 and %2</source>
+        <translation>%1 y %2</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>%1, %2 and %3</source>
+        <translation>%1, %2 y %3</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>%1, %2 and %3 others</source>
+        <translation>%1, %2 y %3 más</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>%1 is typing…</source>
+        <translation>%1 está escribiendo…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>%1 are typing…</source>
+        <translation>%1 están escribiendo…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>%1 is viewing</source>
+        <translation>%1 está viendo</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>%1 are viewing</source>
+        <translation>%1 están viendo</translation>
+    </message>
+</context>
+<context>
+    <name>priority</name>
+    <message>
+        <location filename="../../ui/case_types.py" line="+13"/>
+        <source>Low</source>
+        <translation>Baja</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Normal</source>
+        <translation>Normal</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>High</source>
+        <translation>Alta</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Urgent</source>
+        <translation>Urgente</translation>
+    </message>
+</context>
+<context>
+    <name>snooze</name>
+    <message>
+        <location filename="../../ui/resolve_dialog.py" line="+35"/>
+        <source>For 1 hour</source>
+        <translation>Durante 1 hora</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>For 4 hours</source>
+        <translation>Durante 4 horas</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Until tomorrow 09:00</source>
+        <translation>Hasta mañana a las 09:00</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Until Monday 09:00</source>
+        <translation>Hasta el lunes a las 09:00</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Until the customer writes</source>
+        <translation>Hasta que escriba el cliente</translation>
     </message>
 </context>
 <context>
