@@ -253,6 +253,7 @@ class MainWindow(QMainWindow):
         self.composer.reply_submitted.connect(self.on_composer_reply_submitted)
         self.composer.note_submitted.connect(self.on_composer_note_submitted)
         self.canned_panel.insert_rendered.connect(self.composer.insert_rendered)
+        self.customer_pane.open_requested.connect(self.open_conversation)
         self.composer.slash_source = self._slash_matches
         self.composer.slash_chosen = self._slash_insert
         self.search_edit.textChanged.connect(lambda _text: self._search_timer.start())
@@ -298,6 +299,7 @@ class MainWindow(QMainWindow):
     # -- core callbacks (called on the loop, which is the Qt thread) --------------------------------------
     def on_workspace_changed(self, cs: ChangeSet) -> None:
         self.canned_panel.apply_changes(cs)
+        self.customer_pane.on_workspace_changed(cs)
         if cs.reset:
             self._baseline_pending = True
         if cs.agents_changed or cs.reset:

@@ -1035,3 +1035,91 @@ class Cache:
             if op.kind == "update" and op.state != "failed":
                 self._undo_update(c, op)
         return ChangeSet(conversation_ids={op.conversation_id})
+
+    # -- the customer's history (read only; workstation.history assembles it) --------------------------------
+    def customer_id_of(self, conversation_id: int) -> int | None:
+        with self.engine.connect() as c:
+            return c.execute(sa.select(CConversation.customer_id)
+                             .where(CConversation.id == conversation_id)).scalar()
+
+    def customers_of(self, conversation_ids: set[int] | list[int]) -> set[int]:
+        """The customers of the given conversations (those in the cache)."""
+        ids = list(conversation_ids)
+        found: set[int] = set()
+        with self.engine.connect() as c:
+            for start in range(0, len(ids), 500):
+                found |= set(c.execute(sa.select(CConversation.customer_id).distinct()
+                                       .where(CConversation.id.in_(ids[start:start + 500]))).scalars())
+        return found
+
+    def customer(self, customer_id: int) -> CCustomer | None:
+        with self.engine.connect() as c:
+            row = c.execute(sa.select(CCustomer).where(CCustomer.id == customer_id)).first()
+        return CCustomer(**row._mapping) if row else None
+
+    def customer_identities(self, customer_id: int) -> list[CIdentity]:
+        with self.engine.connect() as c:
+            rows = c.execute(sa.select(CIdentity).where(CIdentity.customer_id == customer_id)
+                             .order_by(CIdentity.id)).all()
+        return [CIdentity(**r._mapping) for r in rows]
+
+    def customer_conversations(self, customer_id: int) -> list[tuple[CConversation, int]]:
+        """Every conversation of the customer on any channel, newest first, with how many messages the cache
+        holds for each."""
+        conv, m = CConversation, CMessage
+        counts = (sa.select(m.conversation_id, sa.func.count().label("n")).group_by(m.conversation_id)
+                  .where(m.conversation_id.in_(sa.select(conv.id).where(conv.customer_id == customer_id)))
+                  .subquery())
+        with self.engine.connect() as c:
+            rows = c.execute(
+                sa.select(conv, sa.func.coalesce(counts.c.n, 0))
+                .outerjoin(counts, counts.c.conversation_id == conv.id)
+                .where(conv.customer_id == customer_id)
+                .order_by(conv.last_message_at.desc().nulls_last(), conv.id.desc())
+            ).all()
+        return [(CConversation(**{k: v for k, v in r._mapping.items() if k in CConversation.model_fields}), r[-1])
+                for r in rows]
+
+    def conversation_notes(self, conversation_ids: list[int]) -> list[tuple[CNote, str | None]]:
+        """The internal notes of the given conversations with their authors' names, oldest first."""
+        n, a = CNote, CAgent
+        out: list[tuple[CNote, str | None]] = []
+        with self.engine.connect() as c:
+            for start in range(0, len(conversation_ids), 500):
+                rows = c.execute(
+                    sa.select(n, a.name.label("author_name")).outerjoin(a, a.id == n.author_agent_id)
+                    .where(n.conversation_id.in_(conversation_ids[start:start + 500]))
+                ).all()
+                out += [(CNote(**{k: v for k, v in r._mapping.items() if k in CNote.model_fields}), r.author_name)
+                        for r in rows]
+        out.sort(key=lambda item: (item[0].created_at, item[0].local_id or 0))
+        return out
+
+    def customer_follow_ups(self, customer_id: int, *, include_done: bool = False) -> list[tuple[CFollowUp, str | None]]:
+        """The customer's follow-ups (open ones only unless `include_done`), soonest due first, with the name
+        of the agent each belongs to."""
+        f, a = CFollowUp, CAgent
+        stmt = (sa.select(f, a.name.label("agent_name")).outerjoin(a, a.id == f.agent_id)
+                .where(f.customer_id == customer_id).order_by(f.due_at, f.id))
+        if not include_done:
+            stmt = stmt.where(f.done_at.is_(None))
+        with self.engine.connect() as c:
+            rows = c.execute(stmt).all()
+        return [(CFollowUp(**{k: v for k, v in r._mapping.items() if k in CFollowUp.model_fields}), r.agent_name)
+                for r in rows]
+
+    # -- canned library (read only) ---------------------------------------------------------------
+    def canned_rows(self, agent_id: int | None) -> list[CCanned]:
+        """The synced canned responses `agent_id` may use: not deleted, and the team's (no owner) or the
+        agent's own; another agent's personal responses are left out. Unordered."""
+        visible = CCanned.owner_agent_id.is_(None)
+        if agent_id is not None:
+            visible = visible | (CCanned.owner_agent_id == agent_id)
+        with self.engine.connect() as c:
+            rows = c.execute(sa.select(CCanned).where(CCanned.deleted.is_(False), visible)).all()
+        return [CCanned(**r._mapping) for r in rows]
+
+    def canned_synced(self) -> bool:
+        """Whether any canned response (deleted ones included) has been synced from the team server."""
+        with self.engine.connect() as c:
+            return c.execute(sa.select(CCanned.id).limit(1)).first() is not None
