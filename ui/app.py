@@ -64,6 +64,8 @@ class Host:
             on_change=lambda cs: self.window and self.window.on_workspace_changed(cs),
             on_state=self._on_state,
             on_progress=lambda done, total: self.window and self.window.on_workspace_progress(done, total),
+            on_presence=lambda conversation_id: self.window and self.window.on_presence(conversation_id),
+            on_agent_status=lambda agent, error: self.window and self.window.on_agent_status(agent, error),
         )
         self.notifier = Notifier(self.settings, agent.id, app_icon())
         self.settings.subscribe("language", self.on_language_changed)
@@ -170,6 +172,9 @@ async def _until_closed(host: Host, *, until_session_ends: bool = False) -> bool
         host.window.close()
     for task in waits:
         task.cancel()
+    if not host.session_ended.is_set():
+        # Offline on the server and "left" for the open conversation: at most a second, best effort.
+        await host.workspace.sign_off(timeout=1.0)
     await host.workspace.stop()
     return ended and until_session_ends
 

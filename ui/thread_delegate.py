@@ -1,4 +1,5 @@
-"""Paints a message as a chat bubble: inbound left, outbound right, with its time and delivery state."""
+"""Paints a message as a chat bubble: inbound left, outbound right, with its time and delivery state; and a line
+of the assignment trail as one centred system line."""
 
 from __future__ import annotations
 
@@ -58,12 +59,44 @@ class ThreadDelegate(QStyledItemDelegate):
         status = text_layout(index.data(tm.StatusTextRole) or "", self._small(option.font), width, align)
         return body, status
 
+    def _system_line(self, option: QStyleOptionViewItem, index):
+        """The trail's sentence and its time, small, centred; wrapped only if the view is very narrow."""
+        text = index.data(Qt.ItemDataRole.DisplayRole) or ""
+        when = index.data(tm.StatusTextRole) or ""
+        line = f"{text} · {when}" if when else text
+        width = max(120, self._view.viewport().width() - 2 * MARGIN - 4 * PAD)
+        return text_layout(line, self._small(option.font), width, Qt.AlignmentFlag.AlignHCenter)
+
     def sizeHint(self, option: QStyleOptionViewItem, index) -> QSize:
+        if index.data(tm.DirectionRole) == "assignment":
+            _, height, _ = self._system_line(option, index)
+            return QSize(self._bubble_width(), int(height + 2 * GAP + MARGIN / 2 + 1))
         (_, body_h, _), (_, status_h, _) = self._layouts(option, index)
         return QSize(self._bubble_width(), int(body_h + status_h + 2 * PAD + GAP + MARGIN + 1))
 
+    def _paint_system_line(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
+        layout, height, widest = self._system_line(option, index)
+        rect = option.rect
+        width = max(120, self._view.viewport().width() - 2 * MARGIN - 4 * PAD)
+        left = rect.left() + (rect.width() - width) / 2
+        top = rect.top() + GAP + MARGIN / 4
+        # Hairlines either side of a one-line sentence mark it as the system's, not anyone's message.
+        if widest + 4 * PAD < width and layout.lineCount() == 1:
+            mid = top + height / 2
+            text_left = left + (width - widest) / 2
+            painter.setPen(EVENT_BUBBLE.darker(115))
+            painter.drawLine(QPointF(rect.left() + MARGIN, mid), QPointF(text_left - PAD, mid))
+            painter.drawLine(QPointF(text_left + widest + PAD, mid), QPointF(rect.right() - MARGIN, mid))
+        painter.setPen(MUTED)
+        layout.draw(painter, QPointF(left, top))
+
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
         painter.save()
+        if index.data(tm.DirectionRole) == "assignment":
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            self._paint_system_line(painter, option, index)
+            painter.restore()
+            return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         (body, body_h, body_w), (status, status_h, status_w) = self._layouts(option, index)
         inner_w = max(body_w, status_w)

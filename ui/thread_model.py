@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import QAbstractListModel, QCoreApplication, QModelIndex, QPersistentModelIndex, Qt
 
 from ui.style import short_time, status_name
@@ -14,6 +16,16 @@ KeyRole = Qt.ItemDataRole.UserRole + 4
 DeliveryStateRole = Qt.ItemDataRole.UserRole + 5
 OpIdRole = Qt.ItemDataRole.UserRole + 6
 OpStateRole = Qt.ItemDataRole.UserRole + 7
+
+
+_PLACEHOLDER = re.compile(r"%(\d)")
+
+
+def fill(template: str, *args: str) -> str:
+    """Puts the arguments in a translated template's %1, %2…, in one pass: a name that itself contains
+    "%2" stays as it is."""
+    return _PLACEHOLDER.sub(lambda m: args[int(m.group(1)) - 1] if 0 < int(m.group(1)) <= len(args) else m.group(0),
+                            template)
 
 
 def error_sentence(kind: str | None, title: str | None) -> str:
@@ -53,6 +65,46 @@ def event_text(row: ThreadRow, agent_names: dict[int, str]) -> str:
     return " · ".join(parts)
 
 
+def trail_text(row: ThreadRow) -> str:
+    """One line of the assignment trail, e.g. "Lucía moved this from Ana to Ben: customer speaks German".
+    Names and the reason are plain text (the delegate never parses markup)."""
+    event = row.event or {}
+    kind, reason = event.get("kind"), (event.get("reason") or "").strip()
+    source, target, actor = event.get("from") or "", event.get("to") or "", event.get("actor") or ""
+
+    if kind == "reclaim":
+        # The server took it back: its reason (say "unanswered for 15 min") is the sentence's second half.
+        if reason:
+            return fill(QCoreApplication.translate("ThreadModel", "Back to the queue: %1"), reason)
+        return QCoreApplication.translate("ThreadModel", "Back to the queue")
+    if kind == "auto" or (not actor and kind == "manual"):
+        if target and source:
+            text = fill(QCoreApplication.translate("ThreadModel", "Automatically moved from %1 to %2"), source, target)
+        elif target:
+            text = fill(QCoreApplication.translate("ThreadModel", "Automatically assigned to %1"), target)
+        else:
+            text = QCoreApplication.translate("ThreadModel", "Automatically returned to the queue")
+    elif kind == "take" or (kind == "manual" and target and actor == target and not source):
+        text = fill(QCoreApplication.translate("ThreadModel", "%1 took this"), target or actor)
+    elif kind == "release" or (kind == "manual" and not target and actor == source):
+        text = fill(QCoreApplication.translate("ThreadModel", "%1 gave this back to the queue"), source or actor)
+    elif kind == "handoff":
+        if target:
+            text = fill(QCoreApplication.translate("ThreadModel", "Handed off by %1 to %2"), source or actor, target)
+        else:
+            text = fill(QCoreApplication.translate("ThreadModel", "Handed back to the queue by %1"), source or actor)
+    elif source and target:
+        text = fill(QCoreApplication.translate("ThreadModel", "%1 moved this from %2 to %3"), actor, source, target)
+    elif target:
+        text = fill(QCoreApplication.translate("ThreadModel", "%1 assigned this to %2"), actor, target)
+    elif source:
+        text = fill(QCoreApplication.translate("ThreadModel", "%1 moved this from %2 to the queue"), actor, source)
+    else:
+        text = QCoreApplication.translate("ThreadModel", "Assignment changed")
+    # The reason is the agent's own words: shown as given, after the sentence.
+    return fill(QCoreApplication.translate("ThreadModel", "%1: %2"), text, reason) if reason else text
+
+
 def status_text(row: ThreadRow) -> str:
     when = short_time(row.created_at)
     head = f"{row.author} · {when}" if row.author and row.direction in ("out", "note") else when
@@ -63,6 +115,8 @@ def status_text(row: ThreadRow) -> str:
         return head + (f" · {_op_text(row)}" if _op_text(row) else "")
     if row.direction == "event":
         return _op_text(row) or QCoreApplication.translate("ThreadModel", "Sending…")
+    if row.direction == "assignment":
+        return when
     op = _op_text(row)
     if op:
         return f"{head} · {op}"
@@ -103,7 +157,11 @@ class ThreadModel(QAbstractListModel):
             return None
         row = self._all[self._first + index.row()]
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
-            return event_text(row, self.agent_names) if row.direction == "event" else row.text
+            if row.direction == "event":
+                return event_text(row, self.agent_names)
+            if row.direction == "assignment":
+                return trail_text(row)
+            return row.text
         if role == DirectionRole:
             return row.direction
         if role == StatusTextRole:

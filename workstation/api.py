@@ -147,9 +147,12 @@ class ApiClient:
         response = await self._request("PUT", "/v1/routing", json=body.model_dump(mode="json"))
         return protocol.RoutingSettings.model_validate(response.json())
 
-    async def send_presence(self, conversation_id: int, state: str) -> None:
+    async def send_presence(self, conversation_id: int, state: str, *, timeout: float | None = None) -> None:
+        """`timeout`: give up after this many seconds (a NetworkError), as presence is repeated anyway. (A
+        timeout here, not a cancellation from outside: a request cancelled halfway leaks its connection.)"""
+        extra = {"timeout": httpx.Timeout(timeout)} if timeout is not None else {}
         await self._request("POST", f"/v1/conversations/{conversation_id}/presence",
-                            json=protocol.PresenceUpdate(state=state).model_dump())
+                            json=protocol.PresenceUpdate(state=state).model_dump(), **extra)
 
     async def update_customer(self, customer_id: int, update: protocol.CustomerUpdate) -> protocol.CustomerPublic:
         response = await self._request("PATCH", f"/v1/customers/{customer_id}",
