@@ -158,6 +158,7 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
+            await router.stop()
             await asyncio.to_thread(ingestor.stop)
             broadcaster.close()
             for task in background:

@@ -324,7 +324,7 @@ class Router:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        while True:
+        while not self._broadcaster.closed:
             seen = self._broadcaster.latest
             try:
                 result = await asyncio.to_thread(route_once, self._engine)
@@ -344,5 +344,7 @@ class Router:
             # Until a change we have not routed after, or the tick (presence wakes the waiters too).
             while (left := deadline - loop.time()) > 0:
                 newer = await self._broadcaster.wait_newer(seen, left)
-                if newer is None or newer > seen:
+                # A closed broadcaster answers at once without waiting: stop here, or this loop would spin
+                # without ever yielding to the event loop (and the server could never shut down).
+                if newer is None or newer > seen or self._broadcaster.closed:
                     break
