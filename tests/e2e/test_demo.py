@@ -75,7 +75,8 @@ def test_demo_smoke_shows_a_live_feed_and_leaves_no_child_running(start_demo):
     data, _ = _read_until(proc, r"data in (\S+)$")
     match, _ = _read_until(proc, r"demo children: ([\d ]+)")
     children = [int(p) for p in match.group(1).split()]
-    assert len(children) == 2 and all(_alive(p) for p in children)
+    # The team server, the sandbox and the simulated colleagues.
+    assert len(children) == 3 and all(_alive(p) for p in children)
     assert os.path.isdir(data.group(1))
     rendered, _ = _read_until(proc, r"smoke: conversation (\d+) rendered with (\d+) messages; (\d+) in the feed")
     assert int(rendered.group(2)) >= 1 and int(rendered.group(3)) >= 1
