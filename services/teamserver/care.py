@@ -34,7 +34,12 @@ from workstation import protocol
 log = logging.getLogger(__name__)
 
 SETTINGS_KEY = "care"
-CANNED_FOLDER = Path(__file__).resolve().parents[2] / "resources" / "canned"
+def canned_folder() -> Path:
+    """The default library shipped with the program (the `resources` package, also in the packaged build)."""
+    import resources
+
+    return Path(resources.__file__).resolve().parent / "canned"
+
 MAX_REASONS = 12
 
 
@@ -254,7 +259,7 @@ def seed_canned(session: Session) -> int:
         return 0
     count = 0
     existing = set(session.exec(select(CannedResponse.key)).all())
-    for path in sorted(CANNED_FOLDER.glob("*.json")):
+    for path in sorted(canned_folder().glob("*.json")):
         for entry in json.loads(path.read_text(encoding="utf-8")):
             if entry["id"] in existing:
                 continue
