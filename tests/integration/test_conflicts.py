@@ -33,7 +33,8 @@ def test_stale_write_gets_409_with_the_current_state_and_who_changed_it(stack):
     ana_token, ana = sign_in(stack, ANA)
     conversation = _new_conversation(stack, lead_token)
     version = conversation["version"]
-    ok = _patch(stack, ana_token, conversation["id"], {"status": "resolved", "expected_version": version})
+    ok = _patch(stack, ana_token, conversation["id"],
+                {"status": "resolved", "case_type": "information.query", "expected_version": version})
     assert ok.status_code == 200 and ok.json()["version"] == version + 1
     assert ok.json()["updated_by_agent_id"] == ana["id"]
     stale = _patch(stack, lead_token, conversation["id"],
@@ -69,7 +70,7 @@ def test_desktop_shows_a_refused_change_as_failed_then_retry_succeeds(stack, tmp
         await engine.pull()
         # Ana resolves it while our app has not heard yet; we assign it to ourselves on the old version.
         assert _patch(stack, ana_token, conversation["id"],
-                      {"status": "resolved", "expected_version": conversation["version"]}).status_code == 200
+                      {"status": "resolved", "case_type": "incident.claim", "expected_version": conversation["version"]}).status_code == 200
         op_id, _ = cache.enqueue_update(conversation["id"], assignee=(True, lead["id"]))
         assert cache.conversation(conversation["id"]).assignee_id == lead["id"]  # shown at once
         engine.start()
