@@ -459,3 +459,97 @@ class EventPoke(BaseModel):
 
     seq: int
     epoch: str = ""
+
+
+# -- evaluation and control: KPIs, cost per contact, CSAT, crisis ------------------------------------------
+Sentiment = Literal["negative", "neutral", "positive"]
+
+
+class Distribution(BaseModel):
+    """Durations in seconds: how many, and their median, 90th percentile and mean (None when count is 0).
+    Percentiles are the nearest-rank ones (the smallest value with at least p% of the values at or below)."""
+
+    count: int = 0
+    median: float | None = None
+    p90: float | None = None
+    mean: float | None = None
+
+
+class KpiRow(BaseModel):
+    """The figures of one slice of the report: the whole team, one channel or one agent."""
+
+    key: str  # "all", a channel name, or an agent id as text
+    label: str  # the channel's or agent's name ("" for "all")
+    conversations: int = 0  # conversations with a customer message in the range
+    inbound: int = 0  # customer messages in the range
+    outbound: int = 0  # agent replies in the range
+    resolved: int = 0  # resolutions in the range
+    reopened: int = 0  # of those, conversations that had been reopened at least once
+    reopen_rate: float | None = None  # reopened / resolved
+    first_response: Distribution = Distribution()  # business seconds (ResponseRecord.business_seconds)
+    next_response: Distribution = Distribution()
+    resolution: Distribution = Distribution()  # created → resolved, wall-clock seconds
+    sla_met: int = 0
+    sla_total: int = 0  # responses with a target
+    sla_compliance: float | None = None  # sla_met / sla_total
+    csat_count: int = 0
+    csat_average: float | None = None
+    csat_sent: int = 0
+
+
+class Backlog(BaseModel):
+    """What is waiting now (not limited by the date range): open and pending conversations."""
+
+    open: int = 0
+    waiting: int = 0  # open ones whose customer waits for an answer
+    breached: int = 0  # open ones past their response target
+    oldest_wait_seconds: float | None = None
+    # Counts by how long the customer has waited: "<1h", "1-4h", "4-24h", "1-3d", ">3d".
+    age: dict[str, int] = {}
+
+
+class CostSettings(BaseModel):
+    """The contact-centre model: what an agent hour costs, how long an agent spends per reply, and what a
+    phone contact costs (the baseline each resolved conversation saves)."""
+
+    currency: str = Field(default="EUR", min_length=1, max_length=8)
+    agent_cost_per_hour: float = Field(default=18.0, ge=0, le=10_000)
+    handle_minutes_per_reply: float = Field(default=3.0, gt=0, le=600)
+    phone_cost_per_contact: float = Field(default=4.5, ge=0, le=10_000)
+    # Share of resolved conversations that would otherwise have been a phone call (0–1).
+    call_deflection: float = Field(default=1.0, ge=0, le=1)
+
+
+class CostRow(BaseModel):
+    channel: str  # or "all"
+    resolved: int = 0
+    replies: int = 0
+    agent_hours: float = 0.0  # replies × handle minutes / 60
+    cost: float = 0.0  # agent_hours × agent cost per hour
+    cost_per_resolved: float | None = None
+    phone_baseline: float = 0.0  # resolved × deflection × phone cost per contact
+    saving: float = 0.0  # phone_baseline − cost
+    roi: float | None = None  # saving / cost
+
+
+class KpiReport(BaseModel):
+    """GET /v1/kpis?start=&end=&channel=&agent_id=&tz=: everything the dashboard shows, computed by the
+    server in SQL. An agent gets only their own figures (by_agent holds only them); a lead gets everyone's."""
+
+    start: datetime
+    end: datetime
+    timezone: str = "UTC"  # hours and weekdays below are in this zone
+    channel: str | None = None
+    agent_id: int | None = None
+    totals: KpiRow
+    by_channel: list[KpiRow] = []
+    by_agent: list[KpiRow] = []
+    # Customer messages by local hour (24 numbers) and weekday (7, Monday first).
+    volume_by_hour: list[int] = []
+    volume_by_weekday: list[int] = []
+    backlog: Backlog = Backlog()
+    case_types: dict[str, int] = {}  # resolutions in the range by case type ("" when none was set)
+    sentiment: dict[str, int] = {}  # customer messages in the range by sentiment
+    csat_scores: dict[str, int] = {}  # "1".."5" → answers in the range
+    cost_settings: CostSettings = CostSettings()
+    cost: list[CostRow] = []  # one per channel, then "all"

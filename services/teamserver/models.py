@@ -211,6 +211,60 @@ class Message(SQLModel, table=True):
     error_title: str | None = None
     created_at: datetime = ts_field(default_factory=utcnow)
     client_op_id: str | None = None
+    # Inbound only, set when stored: "negative", "neutral" or "positive" (services/teamserver/sentiment.py),
+    # and the priority the rules gave this one message ("urgent", "high", …).
+    sentiment: str | None = None
+    urgency: str | None = None
+
+
+class ResponseRecord(SQLModel, table=True):
+    """One answer to a waiting customer: written when an agent's reply stops a response clock. The KPIs
+    (first and next response time, SLA compliance) are read from these rows."""
+
+    __tablename__ = "response_record"
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    channel: str
+    agent_id: int | None = Field(default=None, foreign_key="agent.id", index=True)
+    kind: str  # "first" or "next"
+    priority: str = "normal"
+    waited_from: datetime = ts_field()
+    answered_at: datetime = ts_field(index=True)
+    seconds: int  # wall-clock wait
+    business_seconds: int  # the wait counted in business hours (= seconds when the SLA counts all hours)
+    target_seconds: int | None = None
+    met: bool | None = None  # None: no target applied
+
+
+class CsatSurvey(SQLModel, table=True):
+    """A one-question satisfaction survey sent after resolving, and the customer's answer (1–5)."""
+
+    __tablename__ = "csat_survey"
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    agent_id: int | None = Field(default=None, foreign_key="agent.id", index=True)
+    channel: str
+    message_id: int | None = Field(default=None, foreign_key="message.id")
+    sent_at: datetime = ts_field(index=True)
+    score: int | None = None
+    answered_at: datetime | None = ts_field(nullable=True, default=None)
+
+
+class CrisisAlert(SQLModel, table=True):
+    """A spike of negative or urgent customer messages (overall when `topic` is "", else for one topic)."""
+
+    __tablename__ = "crisis_alert"
+    id: int | None = Field(default=None, primary_key=True)
+    topic: str = ""
+    status: str = "active"  # active, acknowledged, ended
+    started_at: datetime = ts_field(index=True)
+    last_seen_at: datetime = ts_field()
+    ended_at: datetime | None = ts_field(nullable=True, default=None)
+    window_count: int = 0  # messages in the rolling window when raised (the peak since)
+    baseline: float = 0.0  # the usual count for such a window
+    sample: str = "[]"  # JSON: a few of the messages, for the lead
+    acknowledged_by_agent_id: int | None = Field(default=None, foreign_key="agent.id")
 
 
 class ProviderStatus(SQLModel, table=True):
