@@ -26,6 +26,8 @@ def action_titles() -> dict[str, str]:
         "settings": QCoreApplication.translate("actions", "Settings"),
         "end_shift": QCoreApplication.translate("actions", "End shift…"),
         "lead_board": QCoreApplication.translate("actions", "Team board"),
+        "dashboard": QCoreApplication.translate("actions", "Dashboard"),
+        "care_settings": QCoreApplication.translate("actions", "Hours, SLA and priority rules…"),
     }
 
 

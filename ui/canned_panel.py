@@ -139,6 +139,8 @@ class CannedPanel(QWidget):
         self._channel: str | None = None
         self._public: bool | None = None
         self._variables: dict[str, str] = {}
+        # Responses shown first among the suggestions (a due follow-up's check-in, crisis mode's statements).
+        self._pinned: tuple[str, ...] = ()
         self._selected: LibraryEntry | None = None
         self._syncing = False
         self._tasks: set[asyncio.Task] = set()
@@ -280,6 +282,26 @@ class CannedPanel(QWidget):
         # A new message: the best suggestion is selected, so Insert (or Enter in the search box) takes it.
         self.redraw(keep_selection=not new_message or bool(self.search_edit.text().strip()))
 
+    def set_pinned(self, keys) -> None:
+        """Responses to show first among the suggestions, whatever the message says: the check-in of a due
+        follow-up, the crisis statements while crisis mode is on. A key in another language than the
+        customer's is swapped for the customer's one when the library has it ("es-followup" → "en-followup")."""
+        keys = tuple(dict.fromkeys(k for k in keys if k))
+        if keys != self._pinned:
+            self._pinned = keys
+            self.redraw(keep_selection=False)
+
+    def _pinned_entries(self) -> list:
+        language = self.preferred_language()
+        entries = []
+        for key in self._pinned:
+            prefix, dash, rest = key.partition("-")
+            own = f"{language}-{rest}" if dash and len(prefix) == 2 and prefix != language else None
+            entry = (self.library.entry(own) if own else None) or self.library.entry(key)
+            if entry is not None and entry not in entries:
+                entries.append(entry)
+        return entries
+
     def preferred_language(self) -> str:
         """The customer's language, else the one their last message is in, else the interface's."""
         return self._customer_language or (detect_language(self._customer_text) if self._customer_text else None) \
@@ -332,9 +354,13 @@ class CannedPanel(QWidget):
         try:
             self.suggested_list.clear()
             language = self._customer_language or None
+            pinned = self._pinned_entries()
+            for entry in pinned:
+                self.suggested_list.addItem(self._item(entry))
+            shown = {e.response.id for e in pinned}
             for suggestion in self.library.suggestions(self._customer_text, language):
                 entry = self.library.entry(suggestion.response.id)
-                if entry is not None:
+                if entry is not None and entry.response.id not in shown:
                     self.suggested_list.addItem(self._item(entry))
         finally:
             self._syncing = False

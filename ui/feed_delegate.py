@@ -7,10 +7,16 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from ui import feed_model as fm
+from ui.case_types import priority_name
 from ui.style import ACCENT, MUTED, paint_channel_badge
+from workstation import sla
 from workstation.cache import HIGHLIGHT_END, HIGHLIGHT_START
 
 HIGHLIGHT = QColor("#FFE58A")
+# The response clock's colours (as in the thread header) and the priority marks.
+CLOCK_COLOURS = {"green": QColor("#2E7D32"), "amber": QColor("#B26A00"), "red": QColor("#C62828")}
+PRIORITY_COLOURS = {"urgent": QColor("#C62828"), "high": QColor("#E67700")}
+FOLLOW_UP = QColor("#6D28D9")
 
 PAD = 10
 BADGE = 28
@@ -51,20 +57,39 @@ class FeedDelegate(QStyledItemDelegate):
         time_rect = QRect(rect.right() - PAD - time_w, top, time_w, line_h)
         painter.drawText(time_rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, time_text)
 
+        # Priority: a stripe on the row's left edge and a chip; the response clock: a filled chip with the
+        # time left (or overdue, with a minus sign). Chips sit right of the name, before the time.
+        priority = index.data(fm.PriorityRole)
+        chips_left = time_rect.left() - 6
+        clock = index.data(fm.ClockRole)
+        if clock is not None:
+            text = ("−" if clock.seconds_left < 0 else "") + sla.compact(clock.seconds_left)
+            chips_left = self._paint_chip(painter, option.font, chips_left, top, line_h, text,
+                                          CLOCK_COLOURS[clock.colour], filled=True) - 4
+        if priority in PRIORITY_COLOURS:
+            colour = PRIORITY_COLOURS[priority]
+            painter.fillRect(QRect(rect.left(), rect.top(), 3, rect.height()), colour)
+            chips_left = self._paint_chip(painter, option.font, chips_left, top, line_h, priority_name(priority),
+                                          colour, filled=False) - 4
+
         # Customer names and messages are drawn as plain text: QPainter.drawText never parses markup.
         painter.setFont(name_font)
         painter.setPen(text_colour)
-        name_w = time_rect.left() - PAD - left
+        name_w = max(0, chips_left - PAD - left)
         name = fmetrics.elidedText(index.data(fm.CustomerNameRole) or "", Qt.TextElideMode.ElideRight, name_w)
         painter.drawText(QRect(left, top, name_w, line_h), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, name)
 
-        painter.setFont(option.font)
-        painter.setPen(text_colour if unread else muted)
         preview = " ".join((index.data(fm.PreviewRole) or "").split())
         if index.data(fm.DirectionRole) == "out":
             preview = "↩ " + preview
         dot_space = 14 if unread else 0
-        preview_w = rect.right() - PAD - left - dot_space
+        preview_right = rect.right() - PAD - dot_space
+        if index.data(fm.FollowUpDueRole):
+            preview_right = self._paint_chip(painter, option.font, preview_right, top + line_h + 4, line_h,
+                                             self.tr("Follow-up due"), FOLLOW_UP, filled=False) - 6
+        painter.setFont(option.font)
+        painter.setPen(text_colour if unread else muted)
+        preview_w = max(0, preview_right - left)
         preview_rect = QRect(left, top + line_h + 4, preview_w, line_h)
         if HIGHLIGHT_START in preview:
             self._paint_highlighted(painter, preview_rect, preview, option.font, selected)
@@ -77,6 +102,27 @@ class FeedDelegate(QStyledItemDelegate):
             painter.setBrush(text_colour if selected else ACCENT)
             painter.drawEllipse(QRectF(rect.right() - PAD - 8, top + line_h + 4 + line_h / 2 - 4, 8, 8))
         painter.restore()
+
+    @staticmethod
+    def _paint_chip(painter: QPainter, font: QFont, right: int, top: int, height: int, text: str, colour: QColor,
+                    *, filled: bool) -> int:
+        """Draws a small rounded label ending at `right`; returns its left edge."""
+        small = QFont(font)
+        small.setPointSizeF(max(font.pointSizeF() * 0.85, 6.0))
+        small.setBold(True)
+        metrics = QFontMetrics(small)
+        width = metrics.horizontalAdvance(text) + 10
+        box = QRectF(right - width, top + 1, width, height - 2)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(colour)
+        painter.setBrush(colour if filled else Qt.BrushStyle.NoBrush)
+        painter.drawRoundedRect(box, 4, 4)
+        painter.setFont(small)
+        painter.setPen(QColor("white") if filled else colour)
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+        painter.restore()
+        return int(box.left())
 
     @staticmethod
     def _paint_highlighted(painter: QPainter, rect: QRect, text: str, font: QFont, selected: bool) -> None:

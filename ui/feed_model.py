@@ -8,11 +8,14 @@ ids and the freshly read rows the view is showing, with one structural signal, n
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Callable
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
+from ui.case_types import priority_name
 from ui.style import channel_name, short_time
+from workstation import sla
 from workstation.cache import FeedRow
 
 ConversationIdRole = Qt.ItemDataRole.UserRole + 1
@@ -22,6 +25,10 @@ PreviewRole = Qt.ItemDataRole.UserRole + 4
 TimeTextRole = Qt.ItemDataRole.UserRole + 5
 UnreadRole = Qt.ItemDataRole.UserRole + 6
 DirectionRole = Qt.ItemDataRole.UserRole + 7
+PriorityRole = Qt.ItemDataRole.UserRole + 8
+ClockRole = Qt.ItemDataRole.UserRole + 9  # workstation.sla.Clock or None, as of now
+FollowUpDueRole = Qt.ItemDataRole.UserRole + 10  # a check-in is due now
+CaseTypeRole = Qt.ItemDataRole.UserRole + 11
 
 PAGE = 64  # rows read together when the view reaches rows not yet in memory
 MAX_ROWS = 1024  # rows kept in memory at most (a few screenfuls around the view)
@@ -51,9 +58,20 @@ class FeedModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return row.customer_name
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{row.customer_name} · {channel_name(row.channel)}"
+            parts = [row.customer_name, channel_name(row.channel)]
+            if row.priority in ("high", "urgent"):
+                parts.append(priority_name(row.priority))
+            return " · ".join(parts)
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return f"{row.customer_name}, {channel_name(row.channel)}: {row.preview}"
+        if role == PriorityRole:
+            return row.priority
+        if role == ClockRole:
+            return sla.of(row)
+        if role == FollowUpDueRole:
+            return row.follow_up_due_at is not None and row.follow_up_due_at <= datetime.now(timezone.utc)
+        if role == CaseTypeRole:
+            return row.case_type
         if role == ChannelRole:
             return row.channel
         if role == CustomerNameRole:

@@ -10,7 +10,7 @@ import base64
 import json
 from datetime import datetime, timezone
 
-from PySide6.QtCore import QByteArray, QEvent, QModelIndex, QObject, QPoint, QTimer, Qt, Signal
+from PySide6.QtCore import QByteArray, QEvent, QLocale, QModelIndex, QObject, QPoint, QTimer, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QFont, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView, QAbstractSpinBox, QApplication, QComboBox, QDialog, QHBoxLayout, QInputDialog, QKeySequenceEdit,
@@ -23,6 +23,7 @@ from ui import crash
 from ui.actions import Actions
 from ui.agent_status import AGENT_STATUSES, agent_status_icon, agent_status_name, presence_text
 from ui.canned_panel import CannedPanel
+from ui.case_types import CASE_TYPES, case_type_name, priority_name
 from ui.command_palette import CommandPalette
 from ui.composer import NOTE, REPLY, Composer
 from ui.customer_pane import CustomerPane
@@ -36,7 +37,7 @@ from ui.shortcut_sheet import ShortcutSheet
 from ui.style import app_icon, channel_name, status_name
 from ui.thread_delegate import ThreadDelegate
 from ui.thread_model import FailedRole, OpIdRole, ThreadModel, fill
-from workstation import canned, protocol
+from workstation import canned, protocol, sla
 from workstation.cache import FEED_VIEWS, CAgent, ChangeSet, FeedRow, SearchHit
 from workstation.errors import AuthError, NetworkError, ServerError
 from workstation.library import CannedStore
@@ -53,6 +54,17 @@ log = logging.getLogger(__name__)
 VIEWING_REPEAT_MS = 20_000
 TYPING_EVERY_S = 4.0
 LEAD_ROLES = ("lead", "admin")
+CLOCK_REPAINT_MS = 30_000
+HOURS_REFRESH_S = 300
+CLOCK_STYLES = {
+    "green": "background: #2E7D32; color: white; border-radius: 4px; padding: 1px 6px;",
+    "amber": "background: #B26A00; color: white; border-radius: 4px; padding: 1px 6px;",
+    "red": "background: #C62828; color: white; border-radius: 4px; padding: 1px 6px;",
+}
+PRIORITY_STYLES = {
+    "urgent": "color: #C62828; border: 1px solid #C62828; border-radius: 4px; padding: 0 5px; font-weight: bold;",
+    "high": "color: #E67700; border: 1px solid #E67700; border-radius: 4px; padding: 0 5px; font-weight: bold;",
+}
 
 
 class MainWindow(QMainWindow):
@@ -103,16 +115,34 @@ class MainWindow(QMainWindow):
         self.feed_filter.setObjectName("feedFilter")
         view_names = {"all": self.tr("All conversations"), "mine": self.tr("Assigned to me"),
                       "unassigned": self.tr("Unassigned"), "unread": self.tr("Unread"),
-                      "resolved": self.tr("Resolved")}
+                      "resolved": self.tr("Resolved"), "follow_ups": self.tr("Follow-ups due")}
         for view in FEED_VIEWS:
             self.feed_filter.addItem(view_names[view], view)
-        self._feed_view_shown: str | None = None
+        # The feed's order and the case-type filter.
+        self.feed_order = QComboBox(self)
+        self.feed_order.setObjectName("feedOrder")
+        self.feed_order.setToolTip(self.tr("Order of the feed"))
+        for order, name in (("recent", self.tr("Newest first")), ("priority", self.tr("Priority first")),
+                            ("sla", self.tr("Least time left first"))):
+            self.feed_order.addItem(name, order)
+        self.feed_case = QComboBox(self)
+        self.feed_case.setObjectName("feedCaseType")
+        self.feed_case.setToolTip(self.tr("Only conversations of this case type"))
+        self.feed_case.addItem(self.tr("Any case type"), None)
+        for case_type in CASE_TYPES:
+            self.feed_case.addItem(case_type_name(case_type), case_type)
+        self._feed_view_shown: tuple | None = None
         feed_box = QWidget(self)
         feed_layout = QVBoxLayout(feed_box)
         feed_layout.setContentsMargins(8, 8, 0, 0)
         feed_layout.addWidget(feed_title)
         feed_layout.addWidget(self.search_edit)
         feed_layout.addWidget(self.feed_filter)
+        feed_options = QHBoxLayout()
+        feed_options.setContentsMargins(0, 0, 0, 0)
+        feed_options.addWidget(self.feed_order, 1)
+        feed_options.addWidget(self.feed_case, 1)
+        feed_layout.addLayout(feed_options)
         feed_layout.addWidget(self.feed_view, 1)
 
         self.thread_header = QLabel(self)
@@ -123,6 +153,15 @@ class MainWindow(QMainWindow):
         self.conversation_state.setObjectName("conversationState")
         self.conversation_state.setTextFormat(Qt.TextFormat.PlainText)
         self.conversation_state.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        # The response clock of the open conversation (green / amber / red), and its priority.
+        self.sla_label = QLabel(self)
+        self.sla_label.setObjectName("slaClock")
+        self.sla_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.sla_label.hide()
+        self.priority_label = QLabel(self)
+        self.priority_label.setObjectName("priorityLabel")
+        self.priority_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.priority_label.hide()
         self.presence_label = QLabel(self)
         self.presence_label.setObjectName("presenceLabel")
         self.presence_label.setTextFormat(Qt.TextFormat.PlainText)
@@ -145,6 +184,8 @@ class MainWindow(QMainWindow):
         header_layout.setContentsMargins(0, 0, 0, 0)
         header_layout.addWidget(self.thread_header)
         header_layout.addWidget(self.conversation_state)
+        header_layout.addWidget(self.priority_label)
+        header_layout.addWidget(self.sla_label)
         header_layout.addStretch(1)
         header_layout.addWidget(self.assign_button)
         header_layout.addWidget(self.status_button)
@@ -224,6 +265,13 @@ class MainWindow(QMainWindow):
         self._status_request: asyncio.Task | None = None
         self._status_shown = workspace.agent.status
         self._show_my_status(workspace.agent.status)
+        # The team's business hours, as the server has them ("Open · closes at 18:00").
+        self.hours_label = QLabel(self)
+        self.hours_label.setObjectName("hoursLabel")
+        self.hours_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.hours_label.hide()
+        self._hours: dict[str, protocol.HoursNow] = {}
+        self.statusBar().addPermanentWidget(self.hours_label)
         self.statusBar().addPermanentWidget(self.sync_progress)
         self.statusBar().addPermanentWidget(self.failed_label)
         self.statusBar().addPermanentWidget(self.my_status)
@@ -259,6 +307,8 @@ class MainWindow(QMainWindow):
         self.search_edit.textChanged.connect(lambda _text: self._search_timer.start())
         self._search_timer.timeout.connect(self.on_search_timer_timeout)
         self.feed_filter.currentIndexChanged.connect(self.on_feed_filter_current_index_changed)
+        self.feed_order.currentIndexChanged.connect(self.on_feed_filter_current_index_changed)
+        self.feed_case.currentIndexChanged.connect(self.on_feed_filter_current_index_changed)
         self.thread_view.customContextMenuRequested.connect(self.on_thread_context_menu_requested)
         self.thread_view.verticalScrollBar().valueChanged.connect(self.on_thread_scrolled)
         self.assign_button.clicked.connect(self.on_assign_button_clicked)
@@ -280,6 +330,8 @@ class MainWindow(QMainWindow):
             "settings": self.open_settings,
             "end_shift": self.open_end_shift,
             "lead_board": self.open_lead_board,
+            "dashboard": self.open_dashboard,
+            "care_settings": self.open_care_settings,
         }, self.settings.get("shortcuts"))
         self.settings.subscribe("shortcuts", self.actions_.apply_shortcuts)
         self.notifier.open_requested.connect(self.open_conversation)
@@ -287,6 +339,14 @@ class MainWindow(QMainWindow):
         self._last_note_id: int | None = None
         self._baseline_pending = True
         self._drafts, self._restore_conversation = workspace.load_ui_state()
+        # Response clocks count down: the feed's chips and the header are repainted every half minute, and
+        # every minute the feed is read again (its order by time left, follow-ups that came due, breaches).
+        self._clock_timer = QTimer(self)
+        self._clock_timer.setInterval(CLOCK_REPAINT_MS)
+        self._clock_timer.timeout.connect(self.on_clock_timer_timeout)
+        self._clock_timer.start()
+        self._clock_ticks = 0
+        self._hours_loaded_at = 0.0
         self._draft_timer = QTimer(self)
         self._draft_timer.setSingleShot(True)
         self._draft_timer.setInterval(800)
@@ -353,6 +413,51 @@ class MainWindow(QMainWindow):
     def start(self) -> None:
         self._run("feed", self._reload_feed())
         self._run("agents", self._refresh_agents())
+        self._run("hours", self._refresh_hours())
+
+    def on_clock_timer_timeout(self) -> None:
+        self._clock_ticks += 1
+        self.feed_view.viewport().update()
+        self._show_clock(self._conversation)
+        if self._clock_ticks % 2 == 0:
+            self._run("feed", self._reload_feed())
+        change = min((h.next_change_at for h in self._hours.values() if h.next_change_at), default=None)
+        if time.monotonic() - self._hours_loaded_at > HOURS_REFRESH_S or (
+                change is not None and change <= datetime.now(timezone.utc)):
+            self._run("hours", self._refresh_hours())
+
+    async def _refresh_hours(self) -> None:
+        """Business hours for the status bar (they change when a lead edits them, or when the team opens
+        or closes). Offline: the last ones stay shown."""
+        self._hours_loaded_at = time.monotonic()
+        try:
+            care = await self.workspace.api.care(self.language)
+        except (NetworkError, ServerError, AuthError) as exc:
+            log.info("business hours not loaded: %s", type(exc).__name__)
+            return
+        self._hours = dict(care.hours_now)
+        self._show_hours()
+
+    def _show_hours(self) -> None:
+        team = self._hours.get("*")
+        if team is None:
+            self.hours_label.hide()
+            return
+        if team.next_change_at is None:
+            text = self.tr("Open") if team.open else self.tr("Closed")
+        else:
+            at = QLocale().toString(team.next_change_at.astimezone(), QLocale.FormatType.ShortFormat)
+            text = (self.tr("Open · closes %1") if team.open else self.tr("Closed · opens %1")).replace("%1", at)
+        self.hours_label.setText(text)
+        self.hours_label.setStyleSheet("color: #2E7D32; padding: 0 8px;" if team.open else
+                                       "color: #B26A00; padding: 0 8px;")
+        lines = [self.tr("Business hours: %1").replace("%1", team.description)]
+        for channel, hours in sorted(self._hours.items()):
+            if channel != "*":
+                state = self.tr("open") if hours.open else self.tr("closed")
+                lines.append(f"{channel_name(channel)} ({state}): {hours.description}")
+        self.hours_label.setToolTip("\n".join(lines))
+        self.hours_label.show()
 
     @property
     def searching(self) -> bool:
@@ -364,6 +469,17 @@ class MainWindow(QMainWindow):
     @property
     def feed_view_name(self) -> str:
         return self.feed_filter.currentData() or "all"
+
+    @property
+    def feed_key(self) -> tuple[str, str, str | None]:
+        """What the feed lists: the view, the order and the case type."""
+        return self.feed_view_name, self.feed_order.currentData() or "recent", self.feed_case.currentData()
+
+    def set_feed_order(self, order: str) -> None:
+        self.feed_order.setCurrentIndex(max(0, self.feed_order.findData(order)))
+
+    def set_feed_case_type(self, case_type: str | None) -> None:
+        self.feed_case.setCurrentIndex(max(0, self.feed_case.findData(case_type)))
 
     def set_feed_filter(self, view: str) -> None:
         self.feed_filter.setCurrentIndex(max(0, self.feed_filter.findData(view)))
@@ -385,7 +501,7 @@ class MainWindow(QMainWindow):
         rows are not read again."""
         searching = self.searching
         watch = watch and not searching
-        view = self.feed_view_name
+        view = self.feed_key
         replace = searching or view != self._feed_view_shown
         # Until the first pull is through (or again after a reset) the feed is the starting state,
         # not news: an initial sync must not notify every conversation and old mention at once.
@@ -395,7 +511,7 @@ class MainWindow(QMainWindow):
         snapshot = await self.workspace.feed_snapshot(
             search=self.search_edit.text() if searching else None,
             mentions_after=None if baseline else self._last_note_id,
-            view=view, window=self._feed_window(from_top=replace), watch=watch)
+            view=view[0], order=view[1], case_type=view[2], window=self._feed_window(from_top=replace), watch=watch)
         self._agent_names = snapshot.agent_names
         self.thread_model.agent_names = self._agent_names
         self.failed_label.setText(self.tr("%1 not sent").replace("%1", str(snapshot.failed_ops)))
@@ -471,6 +587,7 @@ class MainWindow(QMainWindow):
         rows = await self.workspace.thread(conversation_id)
         card = await self.workspace.customer_card(conversation_id)
         conversation = await self.workspace.conversation(conversation_id)
+        follow_up_canned = await self.workspace.due_follow_up_canned(conversation_id)
         if conversation_id != self.current_conversation:
             return
         self._show_conversation_state(conversation)
@@ -483,6 +600,8 @@ class MainWindow(QMainWindow):
         self.customer_pane.show_card(card, conversation_id)
         self._card = card
         last_in = next((r.text for r in reversed(rows) if r.direction == "in"), None)
+        # A check-in that is due: its canned response comes first among the suggestions.
+        self.canned_panel.set_pinned(self._crisis_pinned() + follow_up_canned)
         self.canned_panel.set_context(
             last_in, None, conversation.channel if conversation else None,
             public=bool(conversation and conversation.public),
@@ -514,10 +633,35 @@ class MainWindow(QMainWindow):
             return
         self.thread_header.setText(f"{card.display_name}  ·  {channel_name(conversation.channel)}")
 
+    def _show_clock(self, conversation) -> None:
+        """The response clock in the header: "First response due in 12 min" on green, amber or red."""
+        clock = sla.of(conversation) if conversation is not None else None
+        priority = conversation.priority if conversation is not None else "normal"
+        self.priority_label.setVisible(priority in PRIORITY_STYLES)
+        if priority in PRIORITY_STYLES:
+            self.priority_label.setText(priority_name(priority))
+            self.priority_label.setStyleSheet(PRIORITY_STYLES[priority])
+        self.sla_label.setVisible(clock is not None)
+        if clock is None:
+            return
+        left = _duration_words(clock.seconds_left, self.tr("%1 h %2 min"), self.tr("%1 min"))
+        if clock.seconds_left > 0:
+            text = (self.tr("First response due in %1") if clock.kind == "first"
+                    else self.tr("Next response due in %1")).replace("%1", left)
+        else:
+            text = (self.tr("First response overdue by %1") if clock.kind == "first"
+                    else self.tr("Next response overdue by %1")).replace("%1", left)
+        self.sla_label.setText(text)
+        self.sla_label.setStyleSheet(CLOCK_STYLES[clock.colour])
+        if conversation.sla_due_at is not None:
+            self.sla_label.setToolTip(self.tr("Due at %1").replace(
+                "%1", QLocale().toString(conversation.sla_due_at.astimezone(), QLocale.FormatType.ShortFormat)))
+
     def _show_conversation_state(self, conversation) -> None:
         self._conversation = conversation
         for widget in (self.conversation_state, self.assign_button, self.status_button):
             widget.setVisible(conversation is not None)
+        self._show_clock(conversation)
         if conversation is None:
             return
         if conversation.assignee_id is None:
@@ -661,6 +805,25 @@ class MainWindow(QMainWindow):
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
         dialog.open()
         self.resolve_dialog = dialog
+        return dialog
+
+    def _crisis_pinned(self) -> list[str]:
+        banner = getattr(self, "crisis_banner", None)
+        return list(banner.pinned_canned_keys()) if banner is not None else []
+
+    def open_dashboard(self):
+        from ui.dashboard import open_dashboard
+
+        return open_dashboard(self)
+
+    def open_care_settings(self):
+        if not self.is_lead():
+            return None
+        from ui.care_dialog import open_care_dialog
+
+        dialog = open_care_dialog(self)
+        self.care_dialog = dialog
+        dialog.finished.connect(lambda _result: self._run("hours", self._refresh_hours()))
         return dialog
 
     def open_lead_board(self):
@@ -1084,6 +1247,14 @@ class MainWindow(QMainWindow):
 def _subsequence(needle: str, haystack: str) -> bool:
     letters = iter(haystack)
     return all(ch in letters for ch in needle)
+
+
+def _duration_words(seconds: float, hours_minutes: str, minutes_only: str) -> str:
+    """ "1 h 20 min" / "12 min" (at least 1 min), from translated patterns with %1 and %2."""
+    minutes = max(1, int(abs(seconds) // 60))
+    if minutes >= 60:
+        return hours_minutes.replace("%1", str(minutes // 60)).replace("%2", str(minutes % 60))
+    return minutes_only.replace("%1", str(minutes))
 
 
 def _keep(ids: list[int], shown: list[int], keep: int) -> list[int]:

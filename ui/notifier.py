@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timezone
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QIcon
@@ -31,6 +32,9 @@ class Notifier(QObject):
         self.agent_id = agent_id
         self.waiting = 0
         self._snapshot: dict[int, tuple[int | None, int]] | None = None
+        # Breaches and due check-ins already told (or already there when the app started).
+        self._breaches: set[tuple[int, object]] = set()
+        self._follow_ups: set[tuple[int, object]] = set()
         self._last_conversation: int | None = None
         self.tray: QSystemTrayIcon | None = None
         if QSystemTrayIcon.isSystemTrayAvailable():
@@ -57,8 +61,25 @@ class Notifier(QObject):
             self.tray.setToolTip(self.tr("Workstation — %1 waiting").replace("%1", str(self.waiting)))
         snapshot = {r.conversation_id: (r.assignee_id, r.inbound_count) for r in rows}
         previous, self._snapshot = self._snapshot, snapshot
+        now = datetime.now(timezone.utc)
+        # A breach is told to the assignee, and to a lead (whose rows include every breached conversation).
+        breaches = {(r.conversation_id, r.sla_breached_at): r for r in rows
+                    if r.sla_breached_at is not None and r.status == "open"}
+        due = {(r.conversation_id, r.follow_up_due_at): r for r in rows
+               if r.follow_up_due_at is not None and r.follow_up_due_at <= now and r.assignee_id == self.agent_id}
+        new_breaches = [r for key, r in breaches.items() if key not in self._breaches]
+        new_due = [r for key, r in due.items() if key not in self._follow_ups]
+        self._breaches |= set(breaches)
+        self._follow_ups |= set(due)
         if previous is None or baseline:
             return
+        for row in new_breaches:
+            title = self.tr("Response overdue: %1") if row.assignee_id == self.agent_id else \
+                self.tr("Response overdue in the team: %1")
+            self.notify(title.replace("%1", row.customer_name), row.preview, row.conversation_id)
+        for row in new_due:
+            self.notify(self.tr("Follow-up due: %1").replace("%1", row.customer_name), row.preview,
+                        row.conversation_id)
         for row in rows:
             before = previous.get(row.conversation_id)
             was_assignee, was_count = before if before else (None, 0)

@@ -40,6 +40,8 @@ DEFAULT_SHORTCUTS: dict[str, str] = {
     "settings": "Ctrl+,",
     "end_shift": "",  # none by default (a shift ends once a day); one can be set
     "lead_board": "Ctrl+Shift+B",
+    "dashboard": "Ctrl+Shift+D",
+    "care_settings": "",  # leads only; also on the team board
 }
 
 SETTINGS: tuple[Setting, ...] = (

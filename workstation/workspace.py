@@ -225,6 +225,9 @@ class Workspace:
     async def conversation(self, conversation_id: int) -> CConversation | None:
         return await self.db.run(self.cache.conversation, conversation_id)
 
+    async def due_follow_up_canned(self, conversation_id: int) -> list[str]:
+        return await self.db.run(self.cache.due_follow_up_canned, conversation_id)
+
     async def agent_names(self) -> dict[int, str]:
         return {a.id: a.name for a in await self.db.run(self.cache.agents)}
 
@@ -232,17 +235,19 @@ class Workspace:
         return await self.db.run(self.cache.search, text)
 
     async def feed_snapshot(self, *, search: str | None, mentions_after: int | None, view: str = "all",
-                            window: tuple[int, int] = (0, 64), watch: bool = True) -> FeedSnapshot:
+                            window: tuple[int, int] = (0, 64), watch: bool = True, order: str = "recent",
+                            case_type: str | None = None) -> FeedSnapshot:
         """Everything the feed and its neighbours show, read in one trip to the database thread: the view's
-        ids and the rows of ids[window], never the whole feed's rows; `watch`: also the rows the
-        notifications follow (not needed when only the view changed)."""
+        ids (in `order`, of `case_type` only if given) and the rows of ids[window], never the whole feed's
+        rows; `watch`: also the rows the notifications follow (not needed when only the view changed; a
+        lead's include every breached conversation)."""
         needle = "@" + canned.first_name(self.agent.name)
 
         def read() -> FeedSnapshot:
             if search:
                 rows, ids = self.cache.search(search), None
             else:
-                ids = self.cache.feed_ids(view, agent_id=self.agent.id)
+                ids = self.cache.feed_ids(view, agent_id=self.agent.id, order=order, case_type=case_type)
                 start, end = window
                 rows = self.cache.feed_rows(ids[max(0, start):max(0, end)])
             if mentions_after is None:
@@ -252,7 +257,8 @@ class Workspace:
                 last_note = max([mentions_after] + [m[0] for m in mentions])
             return FeedSnapshot(rows=rows, agent_names={a.id: a.name for a in self.cache.agents()},
                                 failed_ops=self.cache.failed_ops(), mentions=mentions, last_note_id=last_note,
-                                ids=ids, watched=self.cache.watch_rows(self.agent.id) if watch and not search else [])
+                                ids=ids, watched=self.cache.watch_rows(self.agent.id, breaches_of_all=self.agent.role in ("lead", "admin"))
+                                if watch and not search else [])
 
         return await self.db.run(read)
 

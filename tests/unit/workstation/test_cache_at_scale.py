@@ -103,7 +103,14 @@ def plan(cache: Cache, sql: str, params=()) -> str:
 def test_each_view_is_one_index_scan_without_a_sort(big, view):
     from workstation.cache import _FEED_ORDER, _VIEW_WHERE
 
-    text = plan(big, f"SELECT id FROM conversation {_VIEW_WHERE[view].replace(':agent', '7')} {_FEED_ORDER}")
+    where = _VIEW_WHERE[view].replace(':agent', '7').replace(':now', "'2030-01-01 00:00:00.000000'")
+    text = plan(big, f"SELECT id FROM conversation {where} {_FEED_ORDER}")
+    if view == "follow_ups":
+        # The open check-ins due come from their own index, and each conversation by its key: the sort
+        # is of those few rows, never of the whole table.
+        assert "SEARCH conversation USING INTEGER PRIMARY KEY" in text and "SCAN conversation" not in text, text
+        assert "SEARCH follow_up USING INDEX ix_follow_up_open" in text, text
+        return
     assert "INDEX" in text, text
     assert "TEMP B-TREE" not in text, text  # no sort of the whole table
 
