@@ -167,32 +167,33 @@ def anything_to_do(session: Session, now: datetime) -> bool:
     return bool(_auto_reply_candidates(session, load(session), now, limit=1))
 
 
-def _auto_reply_candidates(session: Session, rules: Rules, now: datetime, limit: int = 500) -> list[Conversation]:
+def _auto_reply_candidates(session: Session, rules: Rules, now: datetime,
+                           limit: int = 500) -> list[tuple[Conversation, str]]:
     """Open conversations whose newest customer message came in during the closed period we are in now, and
-    that have not had the out-of-hours reply in it."""
+    that have not had the out-of-hours reply in it; each with that period's key. The filter is SQL: the
+    router asks this on every pass while a channel is closed."""
     if not rules.settings.auto_reply.enabled or not rules.hours:
         return []
-    keys: dict[str, str | None] = {}
-
-    def closed_key(channel: str) -> str | None:
-        if channel not in keys:
-            keys[channel] = bh.closed_period_key(rules.hours_for(channel), now)
-        return keys[channel]
-
-    if all(closed_key(channel) is None for channel in set(rules.hours) | {"*"}):
-        return []
-    found: list[Conversation] = []
-    waiting = session.exec(select(Conversation).where(
-        Conversation.status == "open", Conversation.waiting_since.is_not(None),
-        Conversation.last_inbound_at >= now - timedelta(days=8), Conversation.public.is_(False),
-    ).order_by(Conversation.last_inbound_at.desc()).limit(2000)).all()
-    for conversation in waiting:
-        key = closed_key(conversation.channel)
-        if key is None or conversation.auto_reply_key == key:
+    own = sorted(c for c in rules.hours if c != protocol.ANY_CHANNEL)
+    found: list[tuple[Conversation, str]] = []
+    for channel in own + [protocol.ANY_CHANNEL]:
+        key = bh.closed_period_key(rules.hours_for(channel), now)
+        if key is None:
             continue
-        if bh.closed_period_key(rules.hours_for(conversation.channel), conversation.last_inbound_at) != key:
-            continue
-        found.append(conversation)
+        # The key is the moment the period began (or a marker for hours never open): a customer message at
+        # or after it came in during this closed period, since there was no open time between it and now.
+        try:
+            since = max(datetime.fromisoformat(key), now - timedelta(days=8))
+        except ValueError:
+            since = now - timedelta(days=8)
+        where = [Conversation.status == "open", Conversation.waiting_since.is_not(None),
+                 Conversation.last_inbound_at >= since, Conversation.public.is_(False),
+                 sa.or_(Conversation.auto_reply_key.is_(None), Conversation.auto_reply_key != key)]
+        where.append(Conversation.channel == channel if channel != protocol.ANY_CHANNEL
+                     else Conversation.channel.not_in(own) if own else sa.true())
+        rows = session.exec(select(Conversation).where(*where)
+                            .order_by(Conversation.last_inbound_at.desc()).limit(limit - len(found))).all()
+        found.extend((conversation, key) for conversation in rows)
         if len(found) >= limit:
             break
     return found
@@ -231,16 +232,15 @@ def tick(session: Session, now: datetime) -> CareResult:
     candidates = _auto_reply_candidates(session, rules, now)
     if candidates:
         languages = dict(session.exec(select(Customer.id, Customer.language).where(
-            Customer.id.in_([c.customer_id for c in candidates]))).all())
-    for conversation in candidates:
-        hours = rules.hours_for(conversation.channel)
+            Customer.id.in_([c.customer_id for c, _key in candidates]))).all())
+    for conversation, key in candidates:
         text = auto_reply_text(rules, conversation.channel, languages.get(conversation.customer_id))
         if not text.strip():
             continue
         message = Message(conversation_id=conversation.id, channel=conversation.channel, direction="out",
                           author_agent_id=None, text=text, kind="auto_reply", delivery_state="pending",
                           created_at=now)
-        conversation.auto_reply_key = bh.closed_period_key(hours, now)
+        conversation.auto_reply_key = key
         session.add(message)
         session.add(conversation)
         session.flush()

@@ -188,3 +188,27 @@ def test_the_default_canned_library_is_seeded_once(engine):
     assert {"es-greeting", "en-greeting", "es-followup", "en-crisis"} <= keys
     assert len(rows) == len(keys) >= 60
     assert all(r.owner_agent_id is None for r in rows)
+
+
+def test_out_of_hours_reply_only_for_messages_of_the_closed_period_and_again_in_the_next(engine):
+    monday = datetime(2026, 11, 23, tzinfo=timezone.utc)
+    every_day = {str(d): [["09:00", "17:00"]] for d in range(7)}
+    set_care(engine, hours={"*": {"timezone": "UTC", "weekly": every_day}})
+    conv = write(engine, "h2", "una pregunta", monday.replace(hour=16))
+    assert pass_at(engine, monday.replace(hour=16, second=1)).auto_replies == []
+    # Closed at 17:00, but the customer wrote while open: the team owes an answer, not an out-of-hours note.
+    assert pass_at(engine, monday.replace(hour=18)).auto_replies == []
+    write(engine, "h2", "¿hola?", monday.replace(hour=20))
+    assert [c for _, c in pass_at(engine, monday.replace(hour=20, second=1)).auto_replies] == [conv.id]
+    assert conversation_of(engine, "h2").auto_reply_key == monday.replace(hour=17).isoformat()
+    write(engine, "h2", "sigo esperando", monday + timedelta(days=1, hours=8))
+    assert pass_at(engine, monday + timedelta(days=1, hours=8, seconds=1)).auto_replies == []
+    # The next closed period gets its own reply.
+    write(engine, "h2", "¿mañana abrís?", monday + timedelta(days=1, hours=18))
+    assert [c for _, c in pass_at(engine, monday + timedelta(days=1, hours=18, seconds=1)).auto_replies] == [conv.id]
+    assert conversation_of(engine, "h2").auto_reply_key == (monday + timedelta(days=1, hours=17)).isoformat()
+    # A channel with hours of its own (always open) never gets it while the team's default hours are closed.
+    set_care(engine, hours={"*": {"timezone": "UTC", "weekly": every_day},
+                            "whatsapp": {"timezone": "UTC", "always_open": True}})
+    write(engine, "h3", "hola", monday + timedelta(days=1, hours=19))
+    assert pass_at(engine, monday + timedelta(days=1, hours=19, seconds=1)).auto_replies == []
