@@ -186,6 +186,25 @@ class ApiClient:
         response = await self._request("PUT", "/v1/care", params={"lang": lang}, json=body.model_dump(mode="json"))
         return protocol.CarePublic.model_validate(response.json())
 
+    async def crisis(self, lang: str = "en") -> protocol.CrisisPublic:
+        """The crisis alerts, crisis mode, the playbook (in `lang`) and the canned responses to pin."""
+        response = await self._request("GET", "/v1/crisis", params={"lang": lang})
+        return protocol.CrisisPublic.model_validate(response.json())
+
+    async def set_crisis_settings(self, body: protocol.CrisisSettings, lang: str = "en") -> protocol.CrisisPublic:
+        response = await self._request("PUT", "/v1/crisis/settings", params={"lang": lang},
+                                       json=body.model_dump(mode="json"))
+        return protocol.CrisisPublic.model_validate(response.json())
+
+    async def set_crisis_mode(self, active: bool, lang: str = "en") -> protocol.CrisisPublic:
+        response = await self._request("POST", "/v1/crisis/mode", params={"lang": lang},
+                                       json=protocol.CrisisModeUpdate(active=active).model_dump())
+        return protocol.CrisisPublic.model_validate(response.json())
+
+    async def ack_crisis_alert(self, alert_id: int) -> protocol.CrisisAlertPublic:
+        response = await self._request("POST", f"/v1/crisis/alerts/{alert_id}/ack")
+        return protocol.CrisisAlertPublic.model_validate(response.json())
+
     async def events(self) -> AsyncIterator[protocol.EventPoke | protocol.PresenceEvent]:
         """Yields each `change` event (newest sequence and database epoch) as an EventPoke and each `presence`
         event (a colleague viewing or typing in a conversation) as a PresenceEvent, until the stream ends.

@@ -553,3 +553,145 @@ class KpiReport(BaseModel):
     csat_scores: dict[str, int] = {}  # "1".."5" → answers in the range
     cost_settings: CostSettings = CostSettings()
     cost: list[CostRow] = []  # one per channel, then "all"
+
+
+# -- crisis detection ----------------------------------------------------------------------------------------
+CrisisStatus = Literal["active", "acknowledged", "ended"]
+CrisisTopicName = Annotated[CleanText, Field(min_length=1, max_length=40)]
+CrisisKeyword = Annotated[CleanText, Field(min_length=2, max_length=60)]
+
+# Keywords are matched as parts of the text, ignoring case (and accents, as "caído" also finds "caido"): keep
+# them specific ("is down", not "down", which is part of "download").
+DEFAULT_CRISIS_TOPICS: dict[str, list[str]] = {
+    "outage": [
+        "no funciona", "no me funciona", "no funcionan", "no carga", "caído", "caída", "se ha caído",
+        "sin servicio", "sin conexión", "no puedo entrar", "no puedo acceder", "no me deja entrar",
+        "not working", "n't working", "doesn't work", "does not work", "stopped working", "is down", "are down",
+        "went down", "outage", "no service", "won't load", "can't log in", "cannot log in", "can't access",
+    ],
+    "fraud": [
+        "fraude", "fraudulento", "estafa", "estafado", "timo", "cargo no autorizado", "cargos no autorizados",
+        "no reconozco", "suplantación", "hackeado", "me han robado", "phishing", "fraud", "scam",
+        "unauthorized charge", "unauthorised charge", "don't recognise", "don't recognize", "identity theft",
+        "hacked", "stolen",
+    ],
+    "billing": [
+        "cobro", "cobrado", "cobrar", "factura", "doble cargo", "un cargo", "reembolso", "me habéis cobrado",
+        "charged", "billing", "my bill", "the bill", "invoice", "refund", "double charge",
+    ],
+}
+
+DEFAULT_CRISIS_PLAYBOOK: dict[str, str] = {
+    "en": (
+        "Crisis playbook\n"
+        "\n"
+        "1. Acknowledge publicly, fast (within 15 minutes): post the holding statement on the public channels. "
+        "Say what we know, that we are working on it, and when the next update comes. Do not guess causes, "
+        "dates or compensation.\n"
+        "2. Answer every customer with the pinned holding statement (/crisis); make the first line personal.\n"
+        "3. Move details to private: ask for order or account numbers by direct message, never in a public reply.\n"
+        "4. One voice: only the lead (or whoever the lead names) publishes updates; everyone else uses the "
+        "approved wording. Put anything new you learn in an internal note for the lead.\n"
+        "5. Update cadence: a public update every 30 to 60 minutes, even with no news; always say when the next "
+        "one comes.\n"
+        "6. Escalate at once to the lead: fraud, legal threats, journalists, safety, and VIP customers.\n"
+        "7. Close: once it is solved, post a clear resolution and apology, tell the customers who wrote to us, "
+        "end crisis mode, and note what happened for the review."
+    ),
+    "es": (
+        "Protocolo de crisis\n"
+        "\n"
+        "1. Reconoce el problema en público y rápido (antes de 15 minutos): publica el comunicado de espera en "
+        "los canales públicos. Di lo que sabemos, que estamos trabajando en ello y cuándo llegará la próxima "
+        "actualización. No adivines causas, fechas ni compensaciones.\n"
+        "2. Responde a cada cliente con el comunicado de espera fijado (/crisis); personaliza la primera línea.\n"
+        "3. Pasa los detalles a privado: pide números de pedido o de cuenta por mensaje directo, nunca en una "
+        "respuesta pública.\n"
+        "4. Una sola voz: solo el responsable (o quien él designe) publica actualizaciones; los demás usan el "
+        "texto aprobado. Lo nuevo que sepas, en una nota interna para el responsable.\n"
+        "5. Ritmo de actualizaciones: una actualización pública cada 30 a 60 minutos, aunque no haya novedades; "
+        "di siempre cuándo llegará la siguiente.\n"
+        "6. Escala de inmediato al responsable: fraude, amenazas legales, periodistas, seguridad y clientes VIP.\n"
+        "7. Cierre: cuando esté resuelto, publica una resolución clara y una disculpa, avisa a los clientes que "
+        "nos escribieron, termina el modo crisis y anota lo ocurrido para la revisión."
+    ),
+}
+
+
+class CrisisSettings(BaseModel):
+    """How the server watches for a crisis (leads edit it).
+
+    Every `check_seconds` the server counts the customer messages of the last `window_minutes` that are
+    negative or urgent (sentiment negative, or the priority rules gave the message high or urgent), overall
+    and per topic (a message belongs to a topic when one of its keywords is part of its text). The usual
+    count for such a window is the median of the same time of day over the last `history_days` days (days
+    the server did not yet exist are left out), or the level of the two hours before the window scaled to
+    it, whichever is higher. An alert is raised when the count reaches max(`min_count`, `ratio` × usual,
+    usual + `sigmas` × √usual). Without any history, a topic alerts at `min_count` and the overall count
+    waits for one. An alert ends once its count has stayed under that threshold for a whole window."""
+
+    enabled: bool = True
+    window_minutes: int = Field(default=15, ge=5, le=240)
+    min_count: int = Field(default=10, ge=1, le=100_000)
+    ratio: float = Field(default=3.0, ge=1.0, le=100.0)
+    sigmas: float = Field(default=4.0, ge=0.0, le=20.0)
+    history_days: int = Field(default=7, ge=1, le=28)
+    check_seconds: int = Field(default=30, ge=1, le=3600)
+    topics: dict[CrisisTopicName, Annotated[list[CrisisKeyword], Field(min_length=1, max_length=60)]] = Field(
+        default_factory=lambda: {k: list(v) for k, v in DEFAULT_CRISIS_TOPICS.items()}, max_length=20)
+    # What the team does in a crisis, per language (shown to everyone as plain text).
+    playbook: dict[Literal["es", "en"], Annotated[CleanText, Field(max_length=20_000)]] = Field(
+        default_factory=lambda: dict(DEFAULT_CRISIS_PLAYBOOK))
+    # Canned responses (by key) pinned at the top of the library while crisis mode is on.
+    pinned_canned: list[Annotated[CleanText, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=lambda: ["es-crisis", "en-crisis"], max_length=20)
+
+
+class CrisisMode(BaseModel):
+    """Crisis mode, switched on by a lead: the crisis responses are pinned, and conversations about the
+    crisis (`topics`; "" or none: every negative or urgent message) are raised to urgent."""
+
+    active: bool = False
+    since: datetime | None = None
+    by_agent_id: int | None = None
+    by_name: str = ""
+    topics: list[str] = []
+
+
+class CrisisModeUpdate(BaseModel):
+    active: bool
+
+
+class CrisisSample(BaseModel):
+    """One of the messages that raised an alert (customer text: show it as plain text)."""
+
+    message_id: int
+    conversation_id: int
+    text: str
+    created_at: datetime
+
+
+class CrisisAlertPublic(BaseModel):
+    id: int
+    topic: str  # "" = every negative or urgent message together
+    status: CrisisStatus
+    started_at: datetime
+    last_seen_at: datetime  # the last check that found the count at or over the threshold
+    ended_at: datetime | None = None
+    window_count: int  # negative or urgent messages in the window (the highest count seen)
+    baseline: float  # the usual count for such a window
+    window_minutes: int
+    sample: list[CrisisSample] = []
+    acknowledged_by_agent_id: int | None = None
+    acknowledged_by_name: str = ""
+
+
+class CrisisPublic(BaseModel):
+    """GET /v1/crisis: the alerts not ended (newest first), then those ended in the last day; crisis mode;
+    the playbook in the language asked for; and the canned responses to pin (empty unless crisis mode is on)."""
+
+    alerts: list[CrisisAlertPublic] = []
+    mode: CrisisMode = CrisisMode()
+    settings: CrisisSettings = CrisisSettings()
+    playbook: str = ""
+    pinned_canned_keys: list[str] = []

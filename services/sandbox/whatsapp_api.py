@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.channels.whatsapp import MAX_TEXT_CHARS, SIGNATURE_HEADER, sign
+from services.sandbox import spike
 from services.sandbox.traffic import TrafficGenerator
 from services.teamserver.hygiene import loads_json
 
@@ -202,6 +203,18 @@ class InboundRequest(BaseModel):
     text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
     timestamp: int | None = Field(default=None, ge=0)
     omit_wa_id: bool = False
+
+
+class SpikeRequest(BaseModel):
+    """A crisis on demand: `count` negative messages about `topic` from as many new customers, spread over
+    `seconds`; `wait`: answer once all were delivered (else at once)."""
+
+    topic: str = Field(min_length=1, max_length=40)
+    count: int = Field(default=40, ge=1, le=spike.MAX_COUNT)
+    seconds: float = Field(default=60.0, ge=0.0, le=3600.0)
+    language: spike.Language = "es"
+    seed: int | None = None
+    wait: bool = False
 
 
 class BatchedMessage(BaseModel):
@@ -653,6 +666,18 @@ def create_app(config: SandboxConfig) -> FastAPI:
             timestamp=payload.timestamp,
             omit_wa_id=payload.omit_wa_id,
         )
+
+    @app.post("/_sandbox/spike")
+    async def post_spike(request: SpikeRequest) -> dict[str, Any]:
+        messages = spike.compose(request.topic, request.count, request.language, seed=request.seed)
+        sending = spike.send_spike(sandbox.send_inbound, messages, request.seconds)
+        answer: dict[str, Any] = {"topic": request.topic, "count": len(messages), "seconds": request.seconds,
+                                  "customers": len({m.wa_id for m in messages})}
+        if request.wait:
+            answer["delivered"] = await sending
+        else:
+            sandbox.spawn(sending, name="whatsapp-sandbox-spike")
+        return answer
 
     def webhook_state() -> dict[str, Any]:
         c = sandbox.config

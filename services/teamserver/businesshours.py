@@ -446,6 +446,17 @@ def business_time_between(hours: BusinessHours, a: datetime, b: datetime) -> tim
     return total
 
 
+def business_seconds_between(hours: BusinessHours, start: datetime, end: datetime) -> int:
+    """Whole seconds of open time from `start` to `end` (0 when `end` is not after `start`): how long a
+    customer waited as a business-hours SLA counts it. Spans longer than `MAX_SEARCH_DAYS` count only
+    their last `MAX_SEARCH_DAYS` (nobody waits 20 years; a bad clock must not raise in a reply)."""
+    ts, te = _utc(start, "start"), _utc(end, "end")
+    if te <= ts:
+        return 0
+    ts = max(ts, te - timedelta(days=MAX_SEARCH_DAYS))
+    return int(business_time_between(hours, ts, te).total_seconds())
+
+
 # ------------------------------------------------------------------------------------------- describe
 
 
@@ -598,7 +609,8 @@ def clock_state(due: datetime, now: datetime, total: timedelta, *,
 
 __all__ = [
     "ALWAYS_OPEN", "AMBER_SHARE", "NEVER_OPEN_KEY", "BusinessHours", "ClockState", "Holiday",
-    "SlaKind", "SlaPolicy", "SlaTarget", "add_business_time", "business_time_between", "clock_state",
+    "SlaKind", "SlaPolicy", "SlaTarget", "add_business_time", "business_seconds_between",
+    "business_time_between", "clock_state",
     "closed_period_key", "describe", "due_at", "is_open", "next_close", "next_open", "out_of_hours_reply_key",
     "pick_hours", "time_left",
 ]

@@ -28,7 +28,9 @@ from sqlmodel import Session, select
 
 from services.teamserver import businesshours as bh
 from services.teamserver import changes, priority
-from services.teamserver.models import CannedResponse, Conversation, Customer, Message, ServerMeta, utcnow
+from services.teamserver.models import (
+    CannedResponse, Conversation, Customer, Message, ResponseRecord, ServerMeta, utcnow,
+)
 from workstation import protocol
 
 log = logging.getLogger(__name__)
@@ -131,13 +133,41 @@ def stop_clock(conversation: Conversation) -> None:
     conversation.sla_breached_at = None
 
 
-def answered(conversation: Conversation, now: datetime) -> None:
-    """An agent replied: the customer no longer waits."""
+def answered(conversation: Conversation, now: datetime, *, session: Session | None = None,
+             agent_id: int | None = None) -> None:
+    """An agent replied: the customer no longer waits. With a session, the wait that ends here is recorded
+    (`record_response`) in the caller's transaction."""
+    if session is not None:
+        record_response(session, conversation, now, agent_id=agent_id)
     conversation.waiting_since = None
     conversation.unanswered_count = 0
     if conversation.first_replied_at is None:
         conversation.first_replied_at = now
     stop_clock(conversation)
+
+
+def record_response(session: Session, conversation: Conversation, now: datetime, *,
+                    agent_id: int | None = None, rules: Rules | None = None) -> ResponseRecord | None:
+    """Adds the ResponseRecord of an answer given at `now` to a waiting customer (with or without a running
+    clock), before `answered` clears the wait; None when nobody was waiting. The KPIs read these rows."""
+    since = conversation.waiting_since
+    if since is None:
+        return None
+    seconds = max(0, int((now - since).total_seconds()))
+    rules = rules or load(session)
+    business = seconds
+    if rules.sla.business_hours and seconds:
+        business = bh.business_seconds_between(rules.hours_for(conversation.channel), since, now)
+    due = conversation.sla_due_at if conversation.sla_kind else None
+    record = ResponseRecord(
+        conversation_id=conversation.id, channel=conversation.channel, agent_id=agent_id,
+        kind="first" if conversation.first_replied_at is None else "next", priority=conversation.priority,
+        waited_from=since, answered_at=now, seconds=seconds, business_seconds=business,
+        target_seconds=conversation.sla_target_seconds if due is not None else None,
+        met=None if due is None else now <= due,
+    )
+    session.add(record)
+    return record
 
 
 def restart_clock(rules: Rules, conversation: Conversation) -> None:

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from services.channels.base import DeliveryStatus, InboundMessage, WebhookBatch
-from services.teamserver import care, changes
+from services.teamserver import care, changes, crisis, sentiment
 from services.teamserver.models import (Conversation, Customer, Identity, Message, ProviderStatus, UTCDateTime,
                                         utcnow)
 
@@ -180,10 +180,13 @@ def _open_conversations(conn: sa.Connection, identities: list[dict], channel_of:
     return found
 
 
-def _care(session: Session, conn: sa.Connection, touched: dict[int, dict], texts: dict[int, list[str]]) -> None:
+def _care(session: Session, conn: sa.Connection, touched: dict[int, dict], texts: dict[int, list[str]],
+          rows: dict[int, list[dict]] | None = None) -> None:
     """Applies the care rules to conversations that got customer messages: reopening and waking, priority,
-    and the response clock."""
+    and the response clock. Each message's row (`rows`, in the order of `texts`) gets its sentiment and the
+    priority the rules gave it (urgent while crisis mode is on and it is about the crisis)."""
     rules = care.load(session)
+    crisis_mode = crisis.for_ingest(session)
     customer_ids = sorted({c["customer_id"] for c in touched.values()})
     vip: dict[int, bool] = {}
     for i in range(0, len(customer_ids), 500):
@@ -201,12 +204,19 @@ def _care(session: Session, conn: sa.Connection, touched: dict[int, dict], texts
         level = conversation["priority"]
         reasons = json.loads(conversation["priority_reasons"] or "[]")
         unanswered = conversation["unanswered_count"]
-        for text in texts[conversation["id"]]:
+        for index, text in enumerate(texts[conversation["id"]]):
             unanswered += 1
             found = care.assess(rules, text, vip=vip.get(conversation["customer_id"], False),
                                 public=bool(conversation["public"]), unanswered=unanswered)
-            level = care.higher(level, found.priority)
+            urgency, mood = found.priority, sentiment.classify(text)
+            about_crisis = crisis_mode.reasons(text, mood, urgency) if crisis_mode is not None else []
+            if about_crisis:
+                urgency = "urgent"
+            if rows is not None:
+                rows[conversation["id"]][index].update(sentiment=mood, urgency=urgency)
+            level = care.higher(level, urgency)
             reasons = care.merge_reasons(reasons, [r for r in found.reasons if not r.startswith("negated:")])
+            reasons = care.merge_reasons(reasons, about_crisis)
         raised = level != conversation["priority"]
         conversation["priority"], conversation["priority_reasons"] = level, json.dumps(reasons)
         conversation["unanswered_count"] = unanswered
@@ -234,11 +244,12 @@ def store_inbound_many(session: Session, messages: list[InboundMessage]) -> int:
     rows = []
     touched: dict[int, dict] = {}
     texts: dict[int, list[str]] = defaultdict(list)
+    inbound_rows: dict[int, list[dict]] = defaultdict(list)
     for msg in fresh:
         conversation = conversations[identities[(msg.channel, msg.sender_handle)]["id"]]
         rows.append({"conversation_id": conversation["id"], "channel": msg.channel, "direction": "in",
                      "text": msg.text, "kind": msg.kind, "provider_id": msg.provider_message_id,
-                     "delivery_state": "delivered", "created_at": msg.sent_at})
+                     "delivery_state": "delivered", "created_at": msg.sent_at, "sentiment": None, "urgency": None})
         if conversation["last_message_at"] is None or msg.sent_at >= conversation["last_message_at"]:
             conversation["last_message_at"] = msg.sent_at
             conversation["last_message_preview"] = preview(msg.text)
@@ -250,7 +261,8 @@ def store_inbound_many(session: Session, messages: list[InboundMessage]) -> int:
             conversation["waiting_since"] = msg.sent_at
         touched[conversation["id"]] = conversation
         texts[conversation["id"]].append(msg.text)
-    _care(session, conn, touched, texts)
+        inbound_rows[conversation["id"]].append(rows[-1])
+    _care(session, conn, touched, texts, inbound_rows)
     message_ids = conn.execute(sa.insert(M).returning(M.c.id, sort_by_parameter_order=True), rows).scalars().all()
     # One statement for every conversation touched; a late older message leaves its latest message as it was.
     conn.execute(

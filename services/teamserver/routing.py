@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from services.teamserver import care, changes
+from services.teamserver import care, changes, crisis
 from services.teamserver.events import Broadcaster
 from services.teamserver.models import Agent, Assignment, Conversation, ServerMeta, utcnow
 from workstation import protocol
@@ -311,6 +311,8 @@ class Router:
         self._min_interval = min_interval
         self._task: asyncio.Task | None = None
         self.passes = 0
+        # The crisis check rides on this loop (so it runs on the elected worker only), at its own pace.
+        self._crisis = crisis.Watcher(engine)
 
     async def start(self) -> None:
         if self._task is None:
@@ -339,6 +341,15 @@ class Router:
                 raise
             except Exception:
                 log.exception("routing pass failed")
+            try:
+                crisis_seq = await asyncio.to_thread(self._crisis.run_if_due)
+                if crisis_seq:
+                    self._broadcaster.publish(crisis_seq)
+                    seen = max(seen, crisis_seq)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("crisis check failed")
             await asyncio.sleep(self._min_interval)
             deadline = loop.time() + self._tick
             # Until a change we have not routed after, or the tick (presence wakes the waiters too).

@@ -116,7 +116,7 @@ def post_reply(conversation_id: ConversationId, body: protocol.ReplyCreate, agen
         conversation.last_message_preview = preview(body.text)
         conversation.last_message_direction = "out"
         conversation.reclaimed_from_agent_id = None
-        care.answered(conversation, message.created_at)
+        care.answered(conversation, message.created_at, session=session, agent_id=agent.id)
         session.add(conversation)
         session.flush()
         changes.record(session, "conversation", conversation.id)
