@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 
 from ui import crash
 from ui.agent_status import agent_status_icon, agent_status_name
-from ui.style import FAILED, MUTED, channel_icon, channel_name, short_time
+from ui.style import FAILED, MUTED, channel_icon, channel_name, short_time, title_font
 from ui.team_dialogs import EditAgentDialog, RoutingDialog
 from ui.thread_model import fill
 from workstation import protocol
@@ -477,10 +477,7 @@ class LeadBoard(QWidget):
         self.resize(1180, 720)
 
         title = QLabel(self.tr("Team board"), self)
-        title_font = QFont(title.font())
-        title_font.setBold(True)
-        title_font.setPointSizeF(title_font.pointSizeF() * 1.15)
-        title.setFont(title_font)
+        title.setFont(title_font(title.font()))
         self.reason_edit = QLineEdit(self)
         self.reason_edit.setObjectName("moveReason")
         self.reason_edit.setMaxLength(MAX_REASON)

@@ -11,7 +11,7 @@ import json
 from datetime import datetime, timezone
 
 from PySide6.QtCore import QByteArray, QEvent, QLocale, QModelIndex, QObject, QPoint, QTimer, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QFont, QPalette
+from PySide6.QtGui import QCloseEvent, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView, QAbstractSpinBox, QApplication, QComboBox, QDialog, QHBoxLayout, QInputDialog, QKeySequenceEdit,
     QLabel,
@@ -34,7 +34,7 @@ from ui.notifier import Notifier
 from ui.resolve_dialog import ResolveDialog, snooze_choices
 from ui.settings_dialog import SettingsDialog
 from ui.shortcut_sheet import ShortcutSheet
-from ui.style import app_icon, channel_name, status_name
+from ui.style import app_icon, channel_name, status_name, title_font
 from ui.thread_delegate import ThreadDelegate
 from ui.thread_model import FailedRole, OpIdRole, ThreadModel, fill
 from workstation import canned, protocol, sla
@@ -99,10 +99,8 @@ class MainWindow(QMainWindow):
         self.feed_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.feed_view.setMinimumWidth(280)
         feed_title = QLabel(self.tr("Conversations"), self)
-        title_font = QFont(feed_title.font())
-        title_font.setBold(True)
-        title_font.setPointSizeF(title_font.pointSizeF() * 1.15)
-        feed_title.setFont(title_font)
+        heading = title_font(feed_title.font())
+        feed_title.setFont(heading)
         self.search_edit = QLineEdit(self)
         self.search_edit.setObjectName("searchEdit")
         self.search_edit.setPlaceholderText(self.tr("Search messages, customers, numbers…"))
@@ -148,7 +146,7 @@ class MainWindow(QMainWindow):
         self.thread_header = QLabel(self)
         self.thread_header.setObjectName("threadHeader")
         self.thread_header.setTextFormat(Qt.TextFormat.PlainText)
-        self.thread_header.setFont(title_font)
+        self.thread_header.setFont(heading)
         self.conversation_state = QLabel(self)
         self.conversation_state.setObjectName("conversationState")
         self.conversation_state.setTextFormat(Qt.TextFormat.PlainText)

@@ -24,6 +24,14 @@ OUTBOUND_BUBBLE = QColor("#DCEBFF")
 FAILED = QColor("#C62828")
 
 
+def title_font(base: QFont) -> QFont:
+    """The font of a view's title: bold and a little larger than `base`."""
+    font = QFont(base)
+    font.setBold(True)
+    font.setPointSizeF(font.pointSizeF() * 1.15)
+    return font
+
+
 def channel_name(channel: str) -> str:
     names = {
         "whatsapp": QCoreApplication.translate("channel", "WhatsApp"),

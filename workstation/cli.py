@@ -60,6 +60,16 @@ def _parser() -> argparse.ArgumentParser:
     colleagues.add_argument("--server", required=True, help="team server URL")
     colleagues.add_argument("--seed", type=int, default=None)
     colleagues.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
+
+    spike = sub.add_parser(
+        "sandbox-spike", help="have a running sandbox send a burst of angry messages about one topic (a crisis)",
+        description="Many new customers write negative messages about TOPIC within SECONDS, through the "
+                    "sandbox's signed webhooks, so the team server's crisis detection raises an alert.")
+    spike.add_argument("--sandbox", required=True, help="the sandbox's URL (the demo logs it at start)")
+    spike.add_argument("--topic", default="outage", help="outage, fraud, billing or a topic of your own")
+    spike.add_argument("--count", type=int, default=40)
+    spike.add_argument("--seconds", type=float, default=60.0)
+    spike.add_argument("--language", choices=["es", "en", "mixed"], default="es")
     return p
 
 
@@ -94,6 +104,11 @@ def main(argv: list[str] | None = None) -> int:
         from services.sandbox import cli as sandbox_cli
 
         return sandbox_cli.run_colleagues(server=args.server, seed=args.seed, exit_with_parent=args.exit_with_parent)
+    if args.command == "sandbox-spike":
+        from services.sandbox import cli as sandbox_cli
+
+        return sandbox_cli.run_spike(sandbox=args.sandbox, topic=args.topic, count=args.count,
+                                     seconds=args.seconds, language=args.language)
     # The desktop lives in ui/, which this core package must not import statically (it is Qt).
     desktop = importlib.import_module("ui.app")
     if args.command == "demo":

@@ -84,6 +84,26 @@ def run_colleagues(*, server: str, seed: int | None, exit_with_parent: bool) -> 
     return 0
 
 
+def run_spike(*, sandbox: str, topic: str, count: int, seconds: float, language: str) -> int:
+    """Asks a running sandbox for a crisis on demand (`workstation sandbox-spike`)."""
+    import httpx
+
+    from services.sandbox import spike
+
+    try:
+        answer = spike.request(sandbox, topic=topic, count=count, seconds=seconds, language=language)
+    except httpx.HTTPStatusError as exc:
+        print(f"workstation sandbox-spike: the sandbox refused: {exc.response.status_code} {exc.response.text[:300]}",
+              file=sys.stderr)
+        return 2
+    except httpx.HTTPError as exc:
+        print(f"workstation sandbox-spike: cannot reach {sandbox}: {type(exc).__name__}", file=sys.stderr)
+        return 1
+    print(f"sending {answer['count']} messages about {answer['topic']!r} from {answer['customers']} customers "
+          f"over {answer['seconds']:g} s")
+    return 0
+
+
 def _wait_for_parent(callback) -> None:
     """The parent holds our stdin open; when it goes away (even killed), stdin ends and `callback` runs. Reads
     the raw descriptor: a thread blocked in a buffered read of sys.stdin aborts the interpreter's shutdown
