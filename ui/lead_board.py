@@ -458,7 +458,8 @@ class LeadBoard(QWidget):
     moves_queued = Signal(list, object)  # conversation ids now in the outbox, agent id (None: the queue)
 
     def __init__(self, workspace, parent: QWidget | None = None, *,
-                 open_conversation: Callable[[int], None] | None = None) -> None:
+                 open_conversation: Callable[[int], None] | None = None,
+                 open_care_settings: Callable[[], object] | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.setObjectName("leadBoard")
         self.setWindowTitle(self.tr("Team board"))
@@ -488,6 +489,10 @@ class LeadBoard(QWidget):
         self.reason_edit.setMinimumWidth(260)
         self.routing_button = QPushButton(self.tr("Routing settings…"), self)
         self.routing_button.setObjectName("routingButton")
+        # Business hours, response targets, priority rules and the out-of-hours reply (ui/care_dialog.py).
+        self.care_button = QPushButton(self.tr("Hours and SLA…"), self)
+        self.care_button.setObjectName("careButton")
+        self._open_care_settings = open_care_settings
         self.edit_agent_button = QPushButton(self.tr("Edit agent…"), self)
         self.edit_agent_button.setObjectName("editAgentButton")
         self.read_only_label = QLabel(self.tr("Read only: only leads move conversations."), self)
@@ -499,6 +504,7 @@ class LeadBoard(QWidget):
         top.addWidget(self.reason_edit, 1)
         top.addWidget(self.read_only_label, 1)
         top.addWidget(self.routing_button)
+        top.addWidget(self.care_button)
         top.addWidget(self.edit_agent_button)
 
         bold = QFont(self.font())
@@ -602,6 +608,7 @@ class LeadBoard(QWidget):
         self.queue_view.doubleClicked.connect(self.on_conversation_double_clicked)
         self.agent_conversations_view.doubleClicked.connect(self.on_conversation_double_clicked)
         self.routing_button.clicked.connect(self.open_routing)
+        self.care_button.clicked.connect(self.on_care_button_clicked)
         self.edit_agent_button.clicked.connect(lambda: self.open_edit_agent())
         self._apply_role(workspace.agent.role)
         self._show_titles()
@@ -755,6 +762,7 @@ class LeadBoard(QWidget):
             view.setDropIndicatorShown(editable)
         for widget in (self.reason_edit, self.routing_button, self.edit_agent_button, self.hint):
             widget.setVisible(editable)
+        self.care_button.setVisible(editable and self._open_care_settings is not None)
         self.read_only_label.setVisible(not editable)
         if not editable and self.context_menu is not None:
             self.context_menu.close()
@@ -902,6 +910,10 @@ class LeadBoard(QWidget):
         dialog.open()
         return dialog
 
+    def on_care_button_clicked(self) -> None:
+        if self.editable and self._open_care_settings is not None:
+            self._open_care_settings()
+
     def on_routing_saved(self, settings: protocol.RoutingSettings) -> None:
         self.routing = settings
         self.message.setText(self.tr("Routing settings saved."))
@@ -930,7 +942,8 @@ def open_lead_board(main_window) -> LeadBoard:
     see it read-only."""
     board = next((b for b in main_window.findChildren(LeadBoard) if not b.closing), None)
     if board is None:
-        board = LeadBoard(main_window.workspace, main_window, open_conversation=main_window.open_conversation)
+        board = LeadBoard(main_window.workspace, main_window, open_conversation=main_window.open_conversation,
+                          open_care_settings=main_window.open_care_settings)
         board.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         # The main window reloads its feed after every change the core reports (a sync page, a local write,
         # a refused write): the board follows the same beat without a hook of its own.

@@ -820,14 +820,19 @@ class MainWindow(QMainWindow):
         return open_dashboard(self)
 
     def open_care_settings(self):
-        if not self.is_lead():
+        if not self.is_lead:
             return None
         from ui.care_dialog import open_care_dialog
 
         dialog = open_care_dialog(self)
         self.care_dialog = dialog
-        dialog.finished.connect(lambda _result: self._run("hours", self._refresh_hours()))
+        if dialog is not None:
+            dialog.saved.connect(self.on_care_saved, Qt.ConnectionType.UniqueConnection)
         return dialog
+
+    def on_care_saved(self, care: protocol.CarePublic) -> None:
+        self._hours = dict(care.hours_now)
+        self._show_hours()
 
     def open_lead_board(self):
         from ui.lead_board import open_lead_board

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
+from pydantic import ValidationError
 from sqlmodel import Session, select
 
 from services.teamserver import businesshours as bh
@@ -66,12 +67,41 @@ class Rules:
         return due, minutes * 60
 
 
+class RulesError(ValueError):
+    """Settings that cannot be used, with a short reason a lead can act on ("hours of telegram: …")."""
+
+
+def _checked(what: str, model, value):
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        reasons = []
+        for error in exc.errors(include_url=False, include_input=False):
+            where = ".".join(str(part) for part in error.get("loc", ()))
+            message = str(error.get("msg", "")).removeprefix("Value error, ")
+            reasons.append(f"{where}: {message}" if where else message)
+        raise RulesError(f"{what}: " + "; ".join(reasons)) from None
+
+
 def parse(settings: protocol.CareSettings) -> Rules:
-    """Raises ValueError (pydantic's) on settings that cannot be used."""
-    hours = {channel: bh.BusinessHours.model_validate(value) for channel, value in settings.hours.items()}
-    sla = bh.SlaPolicy.model_validate(settings.sla) if settings.sla else bh.SlaPolicy()
-    rules = priority.PriorityRules.model_validate(settings.priority) if settings.priority else priority.DEFAULT_RULES
+    """Raises RulesError (a ValueError) on settings that cannot be used."""
+    hours = {channel: _checked(f"hours of {channel}", bh.BusinessHours, value)
+             for channel, value in settings.hours.items()}
+    sla = _checked("response targets", bh.SlaPolicy, settings.sla) if settings.sla else bh.SlaPolicy()
+    rules = _checked("priority rules", priority.PriorityRules, settings.priority) if settings.priority \
+        else priority.DEFAULT_RULES
     return Rules(settings, hours, sla, rules)
+
+
+def in_effect(rules: Rules) -> protocol.CareSettings:
+    """The settings as they apply, with the built-in response targets and priority lists written out where
+    the team has none of its own: what a lead sees and edits (an edit then starts from them instead of
+    replacing them with nothing)."""
+    settings = rules.settings
+    return settings.model_copy(update={
+        "sla": settings.sla or rules.sla.model_dump(mode="json"),
+        "priority": settings.priority or rules.priority.model_dump(mode="json"),
+    })
 
 
 def load(session: Session) -> Rules:
@@ -123,6 +153,15 @@ def is_vip(tags_json: str | None) -> bool:
 
 def assess(rules: Rules, text: str, *, vip: bool, public: bool, unanswered: int) -> priority.Assessment:
     return priority.assess(text, rules=rules.priority, vip=vip, public=public, unanswered_count=unanswered)
+
+
+def keyword_level(found: priority.Assessment) -> str:
+    """The level the message's own words gave (its strongest keyword), without the VIP, public and repeat
+    bumps: what Message.urgency keeps."""
+    for level in priority.KEYWORD_LEVELS:
+        if any(reason.startswith(level + ":") for reason in found.reasons):
+            return level
+    return "normal"
 
 
 # -- agent actions -------------------------------------------------------------------------------------------

@@ -191,3 +191,25 @@ def test_the_case_type_filter_and_the_business_hours_label(stack, window, qtbot)
     team = care["hours_now"]["*"]
     assert window.hours_label.text().startswith("Open" if team["open"] else "Closed")
     assert team["description"] in window.hours_label.toolTip()
+
+
+def test_a_lead_edits_the_hours_from_the_board_and_the_status_bar_follows(stack, window, qtbot):
+    token, _agent = sign_in(stack)
+    headers = {"Authorization": f"Bearer {token}"}
+    before = httpx.get(f"{stack.server_url}/v1/care", headers=headers).json()["settings"]
+    board = window.open_lead_board()
+    qtbot.waitUntil(board.care_button.isVisible, timeout=5000)
+    board.care_button.click()
+    dialog = window.care_dialog
+    qtbot.waitUntil(dialog.save_button.isEnabled, timeout=10000)
+    team = dialog.hours.editor("*")
+    team.always_open.setChecked(False)
+    for day in range(7):
+        team.set_day(day, "")  # never open
+    try:
+        with qtbot.waitSignal(dialog.saved, timeout=10000):
+            dialog.save_button.click()
+        assert window.hours_label.text() == "Closed"
+    finally:
+        httpx.put(f"{stack.server_url}/v1/care", headers=headers, json=before).raise_for_status()
+    board.close()

@@ -149,7 +149,7 @@ def count_use(canned_id: Id, agent: CurrentAgent, session: SessionDep, request: 
 def get_care(agent: CurrentAgent, session: ReadSessionDep,
              lang: Annotated[str, Query(pattern="^(es|en)$")] = "en") -> protocol.CarePublic:
     rules = care.load(session)
-    return protocol.CarePublic(settings=rules.settings, hours_now=care.hours_now(rules, utcnow(), lang))
+    return protocol.CarePublic(settings=care.in_effect(rules), hours_now=care.hours_now(rules, utcnow(), lang))
 
 
 @router.put("/care", response_model=protocol.CarePublic, responses={403: {"description": "leads only"}})
@@ -164,4 +164,4 @@ def put_care(body: protocol.CareSettings, agent: CurrentAgent, session: SessionD
             from None
     session.commit()
     log.info("care rules changed by %s", agent.id)
-    return protocol.CarePublic(settings=rules.settings, hours_now=care.hours_now(rules, utcnow(), lang))
+    return protocol.CarePublic(settings=care.in_effect(rules), hours_now=care.hours_now(rules, utcnow(), lang))
