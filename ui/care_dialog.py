@@ -761,6 +761,76 @@ class AutoReplyTab(QWidget):
         return out
 
 
+class CsatTab(QWidget):
+    """The satisfaction survey sent when a conversation is resolved: on or off, the question and the thanks per
+    language, and how long an answer counts."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.raw = protocol.CsatSettings()
+        self.enabled = QCheckBox(self.tr("Ask the customer to rate the help when a conversation is resolved"), self)
+        self.enabled.setObjectName("csatEnabled")
+        self.questions: dict[str, QPlainTextEdit] = {}
+        self.thanks: dict[str, QLineEdit] = {}
+        self.initial: dict[tuple[str, str], str] = {}
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.enabled)
+        layout.addWidget(hint_label(self.tr(
+            "One question on the customer's channel, in their language, only in private conversations and while "
+            "the channel lets us write to them. An answer from 1 to 5 is recorded against the conversation and "
+            "the agent, thanked, and does not reopen the conversation."), self))
+        names = {"es": self.tr("Spanish"), "en": self.tr("English")}
+        for language in LANGUAGES:
+            box = QGroupBox(names[language], self)
+            question = QPlainTextEdit(box)
+            question.setObjectName(f"csatQuestion_{language}")
+            question.setTabChangesFocus(True)
+            question.setAccessibleName(fill(self.tr("Question (%1)"), names[language]))
+            thanks = QLineEdit(box)
+            thanks.setObjectName(f"csatThanks_{language}")
+            thanks.setAccessibleName(fill(self.tr("Thanks (%1)"), names[language]))
+            form = QFormLayout(box)
+            form.addRow(self.tr("Question"), question)
+            form.addRow(self.tr("Thanks"), thanks)
+            layout.addWidget(box, 1)
+            self.questions[language] = question
+            self.thanks[language] = thanks
+        self.answer_hours = QSpinBox(self)
+        self.answer_hours.setObjectName("csatAnswerHours")
+        self.answer_hours.setRange(1, 30 * 24)
+        self.answer_hours.setSuffix(self.tr(" h"))
+        hours = QFormLayout()
+        hours.addRow(self.tr("An answer counts if it comes within"), self.answer_hours)
+        layout.addLayout(hours)
+
+    def show_settings(self, csat: protocol.CsatSettings) -> None:
+        self.raw = csat.model_copy(deep=True)
+        self.enabled.setChecked(csat.enabled)
+        for language in LANGUAGES:
+            self.questions[language].setPlainText(csat.question.get(language, ""))
+            self.thanks[language].setText(csat.thanks.get(language, ""))
+        self.answer_hours.setValue(csat.answer_hours)
+        self.initial = self._draft()
+
+    def _draft(self) -> dict[tuple[str, str], str]:
+        draft = {("question", lang): edit.toPlainText() for lang, edit in self.questions.items()}
+        draft.update({("thanks", lang): edit.text() for lang, edit in self.thanks.items()})
+        return draft
+
+    def value(self) -> dict:
+        """The survey settings (as JSON); texts the lead did not touch, and other languages', stay as loaded."""
+        out = self.raw.model_dump(mode="json")
+        out["enabled"] = self.enabled.isChecked()
+        out["answer_hours"] = self.answer_hours.value()
+        for (field, language), text in self._draft().items():
+            if text != self.initial[(field, language)]:
+                if not text.strip():
+                    raise InputError(self.tr("The survey's texts cannot be empty."),
+                                     self.questions[language] if field == "question" else self.thanks[language])
+                out[field][language] = text
+        return out
+
+
 # -- the dialog -----------------------------------------------------------------------------------------------------
 class CareDialog(_RequestDialog):
     """The team's care rules, in four tabs: business hours, response times (SLA), priority and the out-of-hours
@@ -781,12 +851,14 @@ class CareDialog(_RequestDialog):
         self.sla = SlaTab(self)
         self.priority = PriorityTab(self)
         self.auto_reply = AutoReplyTab(self)
+        self.csat = CsatTab(self)
         self.tabs = QTabWidget(self)
         self.tabs.setObjectName("careTabs")
         self.tabs.addTab(self.hours, self.tr("Business hours"))
         self.tabs.addTab(self.sla, self.tr("Response times"))
         self.tabs.addTab(self.priority, self.tr("Priority"))
         self.tabs.addTab(self.auto_reply, self.tr("Out of hours"))
+        self.tabs.addTab(self.csat, self.tr("Satisfaction survey"))
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.message)
@@ -823,6 +895,7 @@ class CareDialog(_RequestDialog):
         self.sla.show_settings(settings.sla)
         self.priority.show_settings(settings.priority)
         self.auto_reply.show_settings(settings.auto_reply, settings.reopen_days)
+        self.csat.show_settings(settings.csat)
 
     def value(self) -> protocol.CareSettings:
         """The rules as entered, everything the dialog does not show as loaded; raises InputError."""
@@ -832,6 +905,7 @@ class CareDialog(_RequestDialog):
         data["priority"] = self.priority.value()
         data["auto_reply"] = self.auto_reply.value()
         data["reopen_days"] = self.auto_reply.reopen_days.value()
+        data["csat"] = self.csat.value()
         return protocol.CareSettings.model_validate(data)
 
     def reveal(self, widget: QWidget, row: int | None = None) -> None:

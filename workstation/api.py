@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime
 from typing import AsyncIterator
 
 import httpx
@@ -185,6 +186,24 @@ class ApiClient:
     async def set_care(self, body: protocol.CareSettings, lang: str = "en") -> protocol.CarePublic:
         response = await self._request("PUT", "/v1/care", params={"lang": lang}, json=body.model_dump(mode="json"))
         return protocol.CarePublic.model_validate(response.json())
+
+    async def kpis(self, start: datetime, end: datetime, *, tz: str = "UTC", channel: str | None = None,
+                   agent_id: int | None = None) -> protocol.KpiReport:
+        """The KPI report for [start, end) (aware datetimes); an agent gets only their own figures."""
+        params: dict[str, str | int] = {"start": start.isoformat(), "end": end.isoformat(), "tz": tz}
+        if channel is not None:
+            params["channel"] = channel
+        if agent_id is not None:
+            params["agent_id"] = agent_id
+        response = await self._request("GET", "/v1/kpis", params=params)
+        return protocol.KpiReport.model_validate(response.json())
+
+    async def cost_settings(self) -> protocol.CostSettings:
+        return protocol.CostSettings.model_validate((await self._request("GET", "/v1/kpis/cost")).json())
+
+    async def set_cost_settings(self, body: protocol.CostSettings) -> protocol.CostSettings:
+        response = await self._request("PUT", "/v1/kpis/cost", json=body.model_dump(mode="json"))
+        return protocol.CostSettings.model_validate(response.json())
 
     async def crisis(self, lang: str = "en") -> protocol.CrisisPublic:
         """The crisis alerts, crisis mode, the playbook (in `lang`) and the canned responses to pin."""

@@ -162,7 +162,7 @@ def start_demo_stack(
     The team database is a SQLite file in `data_dir` unless `db_url` names another (an empty one).
     `colleagues` (by default: with generated traffic) also starts simulated colleagues, every demo agent but
     the lead, who answer the conversations the server hands them (services/sandbox/colleagues.py)."""
-    from services.teamserver.admin import add_agent
+    from services.teamserver.admin import add_agent, enable_csat
 
     owns_data_dir = data_dir is None
     data_dir = Path(data_dir or tempfile.mkdtemp(prefix="workstation-demo-"))
@@ -172,6 +172,9 @@ def start_demo_stack(
     for email, name, role in DEMO_AGENTS:
         passwords[email] = secrets.token_urlsafe(12)
         add_agent(db_url, email=email, name=name, role=role, password=passwords[email])
+    if traffic:
+        # The emulated customers answer satisfaction surveys (services/sandbox/traffic.py).
+        enable_csat(db_url)
 
     server_sock, sandbox_sock = _listening_socket(), _listening_socket()
     server_url = "http://127.0.0.1:%d" % server_sock.getsockname()[1]

@@ -351,6 +351,34 @@ class AutoReply(BaseModel):
     }
 
 
+class CsatSettings(BaseModel):
+    """The satisfaction survey (CSAT): when a private conversation is resolved, the customer gets one question on
+    the same channel, in their language, while the channel lets us write to them (WhatsApp, Messenger, Instagram:
+    24 h after their last message). An answer 1–5 ("4", "4 estrellas", "cuatro", ⭐⭐⭐⭐, 4️⃣) within
+    `answer_hours` is recorded against the conversation and the agent it was assigned to, thanked, and does not
+    reopen the conversation; anything else is a normal message. At most one survey per conversation per
+    `answer_hours`, so a conversation reopened and resolved again soon after is not asked twice."""
+
+    enabled: bool = False
+    question: dict[Annotated[str, Field(max_length=20)], Annotated[CleanText, Field(max_length=1000)]] = Field(
+        default={
+            "es": "¿Cómo valorarías la atención que has recibido? Responde con un número del 1 (muy mal) al 5 "
+                  "(excelente).",
+            "en": "How would you rate the help you received? Reply with a number from 1 (very poor) to 5 "
+                  "(excellent).",
+        },
+        max_length=10,
+    )
+    thanks: dict[Annotated[str, Field(max_length=20)], Annotated[CleanText, Field(max_length=1000)]] = Field(
+        default={
+            "es": "¡Gracias por tu valoración! Nos ayuda a mejorar.",
+            "en": "Thank you for your rating! It helps us improve.",
+        },
+        max_length=10,
+    )
+    answer_hours: int = Field(default=72, ge=1, le=30 * 24)
+
+
 class CareSettings(BaseModel):
     """The team's care rules (leads edit them). `hours` maps a channel (or "*") to business hours
     {timezone, weekly: {0..6: [[start, end], …]}, holidays: [date…]}; `sla` is {targets: [{channel, priority,
@@ -363,6 +391,8 @@ class CareSettings(BaseModel):
     auto_reply: AutoReply = AutoReply()
     # Days after resolving during which a customer's new message reopens the case (0: always a new one).
     reopen_days: int = Field(default=7, ge=0, le=365)
+    # The satisfaction survey sent after resolving.
+    csat: CsatSettings = CsatSettings()
 
 
 class HoursNow(BaseModel):
@@ -624,9 +654,9 @@ class CrisisSettings(BaseModel):
     Every `check_seconds` the server counts the customer messages of the last `window_minutes` that are
     negative or urgent (sentiment negative, or the priority rules gave the message high or urgent), overall
     and per topic (a message belongs to a topic when one of its keywords is part of its text). The usual
-    count for such a window is the median of the same time of day over the last `history_days` days (days
-    the server did not yet exist are left out), or the level of the two hours before the window scaled to
-    it, whichever is higher. An alert is raised when the count reaches max(`min_count`, `ratio` × usual,
+    count for such a window is the median over the last `history_days` days of the level at the same time
+    of day (the hour around it; days the server did not yet exist are left out), or the level of the two
+    hours before the window, whichever is higher (both scaled to one window). An alert is raised when the count reaches max(`min_count`, `ratio` × usual,
     usual + `sigmas` × √usual). Without any history, a topic alerts at `min_count` and the overall count
     waits for one. An alert ends once its count has stayed under that threshold for a whole window."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
@@ -171,6 +172,12 @@ CATEGORY_WEIGHTS: dict[str, int] = {
     "complaint": 4, "warranty": 3, "return": 3, "compliment": 1,
 }
 
+# A satisfaction survey as a customer recognises one: a question asking for a number from 1 to 5.
+SURVEY_QUESTION = re.compile(r"\b1\b\D{0,40}\b5\b")
+# Most customers who answer are satisfied; the unhappy ones answer more often than the lukewarm.
+SCORE_WEIGHTS: dict[int, int] = {5: 40, 4: 30, 3: 14, 2: 7, 1: 9}
+SCORE_WORDS = {"es": ("uno", "dos", "tres", "cuatro", "cinco"), "en": ("one", "two", "three", "four", "five")}
+
 
 class TrafficGenerator:
     """Writes customer messages through `send_inbound(wa_id, name, text)`: a burst, then one turn per interval."""
@@ -184,6 +191,8 @@ class TrafficGenerator:
         initial_conversations: int = 8,
         burst_gap: tuple[float, float] = (0.6, 2.5),
         personas: tuple[Persona, ...] = PERSONAS,
+        survey_answer_rate: float = 0.6,
+        survey_delay: tuple[float, float] = (3.0, 20.0),
     ) -> None:
         if not personas:
             raise ValueError("at least one persona is needed")
@@ -193,6 +202,8 @@ class TrafficGenerator:
         self.initial_conversations = initial_conversations
         self.burst_gap = burst_gap
         self.personas = personas
+        self.survey_answer_rate = survey_answer_rate
+        self.survey_delay = survey_delay
 
     def compose(self, persona: Persona) -> list[str]:
         """One to three messages a customer writes in a row about one topic."""
@@ -226,6 +237,30 @@ class TrafficGenerator:
                 break
             sent.append(text)
         return sent
+
+    def survey_answer(self, persona: Persona) -> str:
+        """How one customer scores a satisfaction survey: mostly a digit, sometimes stars or words."""
+        rng = self._rng
+        score = rng.choices(list(SCORE_WEIGHTS), weights=list(SCORE_WEIGHTS.values()))[0]
+        unit = ("estrella" if score == 1 else "estrellas") if persona.language == "es" else \
+            ("star" if score == 1 else "stars")
+        forms = (str(score), "⭐" * score, SCORE_WORDS[persona.language][score - 1].capitalize(), f"{score} {unit}")
+        return rng.choices(forms, weights=(6, 2, 1, 1))[0]
+
+    async def answer_survey(self, wa_id: str, text: str) -> str | None:
+        """One of our customers got `text`: when it is a satisfaction survey they answer it, sometimes, a little
+        later, through the same inbound path as their other messages. Returns the answer sent, if any."""
+        persona = next((p for p in self.personas if p.wa_id == wa_id), None)
+        if persona is None or not SURVEY_QUESTION.search(text) or self._rng.random() >= self.survey_answer_rate:
+            return None
+        answer = self.survey_answer(persona)
+        await asyncio.sleep(self._rng.uniform(*self.survey_delay))
+        try:
+            await self._send_inbound(persona.wa_id, persona.name, answer)
+        except Exception:
+            logger.exception("sandbox traffic: answering a survey as %s failed", persona.wa_id)
+            return None
+        return answer
 
     async def initial_burst(self) -> None:
         count = min(self.initial_conversations, len(self.personas))

@@ -76,6 +76,9 @@ class SandboxConfig:
     traffic_interval: tuple[float, float] = (4.0, 9.0)
     traffic_seed: int | None = None
     initial_conversations: int = 8
+    # How often and how soon (seconds) the emulated customers answer a satisfaction survey.
+    survey_answer_rate: float = 0.6
+    survey_delay: tuple[float, float] = (3.0, 20.0)
     business_account_id: str = "102290129340398"
     webhook_attempts: int = 6
     webhook_backoff: float = 0.25  # first retry delay; doubles each time
@@ -309,6 +312,7 @@ class WhatsAppSandbox:
         self._conversations: dict[str, tuple[str, int]] = {}  # wa_id -> (conversation id, expiry)
         self._tasks: set[asyncio.Task[Any]] = set()
         self.webhook_stats = WebhookStats()
+        self.traffic: TrafficGenerator | None = None  # the emulated customers, when traffic is on
 
     # lifecycle
 
@@ -326,11 +330,13 @@ class WhatsAppSandbox:
     async def start(self) -> None:
         self.client = httpx.AsyncClient(timeout=10.0)
         if self.config.traffic:
-            generator = TrafficGenerator(
+            generator = self.traffic = TrafficGenerator(
                 self.send_inbound,
                 seed=self.config.traffic_seed,
                 interval=self.config.traffic_interval,
                 initial_conversations=self.config.initial_conversations,
+                survey_answer_rate=self.config.survey_answer_rate,
+                survey_delay=self.config.survey_delay,
             )
             self.spawn(generator.run(), name="whatsapp-sandbox-traffic")
 
@@ -524,6 +530,10 @@ class WhatsAppSandbox:
                 self.post_statuses(message_id, wa_id, asyncio.get_running_loop().time()),
                 name=f"whatsapp-sandbox-statuses-{message_id[-8:]}",
             )
+        if kind == "text" and self.traffic is not None:
+            # An emulated customer reads what we sent them: a satisfaction survey gets answered, sometimes.
+            self.spawn(self.traffic.answer_survey(wa_id, body["text"]["body"]),
+                       name=f"whatsapp-sandbox-survey-{message_id[-8:]}")
         return {
             "messaging_product": "whatsapp",
             "contacts": [{"input": to, "wa_id": wa_id}],

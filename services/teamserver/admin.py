@@ -40,6 +40,21 @@ def add_agent(db_url: str, *, email: str, name: str, role: str, password: str) -
         engine.dispose()
 
 
+def enable_csat(db_url: str) -> None:
+    """Turns the satisfaction survey on (the demo does: its emulated customers answer, so KPIs show CSAT)."""
+    from services.teamserver import care
+
+    engine = make_engine(db_url)
+    try:
+        init_db(engine)
+        with Session(engine) as s:
+            settings = care.load(s).settings
+            care.save(s, settings.model_copy(update={"csat": settings.csat.model_copy(update={"enabled": True})}))
+            s.commit()
+    finally:
+        engine.dispose()
+
+
 def revoke_sessions(db_url: str, *, email: str) -> int:
     """Ends every session of the agent with this email (on every worker: tokens live in the database)."""
     email = email.strip().lower()

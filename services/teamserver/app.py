@@ -12,6 +12,8 @@ from fastapi import FastAPI
 from sqlmodel import Session
 
 from services.channels.whatsapp import WhatsAppConnector
+from services.teamserver import channel_registry
+from services.teamserver.pollers import Poller
 from services.teamserver import care, changes, hygiene
 from services.teamserver.config import Settings
 from services.teamserver.db import init_db, is_postgres, libpq_dsn, make_engine, read_only
@@ -79,12 +81,16 @@ def _latest_seq(engine) -> int:
 PRESENCE_CHANNEL = "workstation_presence"
 
 
-async def _start_all(dispatcher: Dispatcher, router: Router) -> None:
+async def _start_all(dispatcher: Dispatcher, router: Router, pollers: list[Poller]) -> None:
     await dispatcher.start()
     await router.start()
+    for poller in pollers:
+        poller.start()
 
 
-async def _stop_all(dispatcher: Dispatcher, router: Router) -> None:
+async def _stop_all(dispatcher: Dispatcher, router: Router, pollers: list[Poller]) -> None:
+    for poller in pollers:
+        await poller.stop()
     await router.stop()
     await dispatcher.stop()
 
@@ -121,6 +127,8 @@ def create_app(settings: Settings) -> FastAPI:
             )
         else:
             log.warning("WhatsApp sending is off: token or phone-number id not configured")
+        polled = channel_registry.polled_connectors(settings.channel_env, client)
+        connectors.update({c.channel: c for c in polled})
         dispatcher = Dispatcher(engine, broadcaster, connectors, attempts=settings.send_attempts,
                                 base_delay=settings.send_retry_base, max_delay=settings.send_retry_max)
         app.state.broadcaster = broadcaster
@@ -129,9 +137,12 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.router = router
         postgres = is_postgres(engine)
         app.state.presence = PresenceHub(broadcaster, _pg_notifier(engine, PRESENCE_CHANNEL) if postgres else None)
-        ingestor = Ingestor(engine, broadcaster)
+        ingestor = Ingestor(engine, broadcaster, on_replies=dispatcher.submit)
         ingestor.start()
         app.state.ingestor = ingestor
+        # Polled channels store through the same writer as webhooks; only the elected worker polls.
+        pollers = [Poller(engine, c, ingestor.submit, name=c.channel) for c in polled]
+        app.state.pollers = pollers
         background = []
         if postgres:
             # Several workers share the database: changes committed by any of them reach every worker's
@@ -150,13 +161,13 @@ def create_app(settings: Settings) -> FastAPI:
                     PRESENCE_CHANNEL: app.state.presence.deliver,
                 }, on_connect=catch_up),
                 # The elected worker sends the replies and routes the queue.
-                pgbus.LeaderElection(dsn, on_elected=lambda: _start_all(dispatcher, router),
-                                     on_deposed=lambda: _stop_all(dispatcher, router)),
+                pgbus.LeaderElection(dsn, on_elected=lambda: _start_all(dispatcher, router, pollers),
+                                     on_deposed=lambda: _stop_all(dispatcher, router, pollers)),
             ]
             for task in background:
                 task.start()
         else:
-            await _start_all(dispatcher, router)
+            await _start_all(dispatcher, router, pollers)
         try:
             yield
         finally:
@@ -165,7 +176,7 @@ def create_app(settings: Settings) -> FastAPI:
             broadcaster.close()
             for task in background:
                 await task.stop()
-            await _stop_all(dispatcher, router)
+            await _stop_all(dispatcher, router, pollers)
             await client.aclose()
             engine.dispose()
 

@@ -40,6 +40,9 @@ class Settings:
     presence_touch_seconds: float = 15.0
     # The router runs after changes and at least this often (shift starts, reclaim, disconnects).
     routing_tick_seconds: float = 2.0
+    # Every WORKSTATION_* variable, for the connectors that read their own (WORKSTATION_TELEGRAM_TOKEN, …;
+    # see services/teamserver/channel_registry.py). Holds secrets: never printed.
+    channel_env: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_env(cls, *, db_url: str | None = None, env: dict[str, str] | None = None) -> "Settings":
@@ -58,6 +61,7 @@ class Settings:
             send_retry_max=float(env.get("WORKSTATION_SEND_RETRY_MAX", defaults.send_retry_max)),
             whatsapp_timeout=float(env.get("WORKSTATION_WHATSAPP_TIMEOUT", defaults.whatsapp_timeout)),
             **_number_overrides(env, defaults, _LIMIT_FIELDS),
+            channel_env={k: v for k, v in env.items() if k.startswith("WORKSTATION_")},
         )
 
 

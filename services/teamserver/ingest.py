@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from services.channels.base import DeliveryStatus, InboundMessage, WebhookBatch
-from services.teamserver import care, changes, crisis, sentiment
+from services.teamserver import care, changes, crisis, csat, sentiment
 from services.teamserver.models import (Conversation, Customer, Identity, Message, ProviderStatus, UTCDateTime,
                                         utcnow)
 
@@ -184,7 +184,8 @@ def _care(session: Session, conn: sa.Connection, touched: dict[int, dict], texts
           rows: dict[int, list[dict]] | None = None) -> None:
     """Applies the care rules to conversations that got customer messages: reopening and waking, priority,
     and the response clock. Each message's row (`rows`, in the order of `texts`) gets its sentiment and the
-    priority the rules gave it (urgent while crisis mode is on and it is about the crisis)."""
+    level its own words have under the priority rules (without the VIP, public and repeat bumps, which are
+    about the conversation); crisis mode raises the conversation of a message about the crisis to urgent."""
     rules = care.load(session)
     crisis_mode = crisis.for_ingest(session)
     customer_ids = sorted({c["customer_id"] for c in touched.values()})
@@ -208,13 +209,11 @@ def _care(session: Session, conn: sa.Connection, touched: dict[int, dict], texts
             unanswered += 1
             found = care.assess(rules, text, vip=vip.get(conversation["customer_id"], False),
                                 public=bool(conversation["public"]), unanswered=unanswered)
-            urgency, mood = found.priority, sentiment.classify(text)
-            about_crisis = crisis_mode.reasons(text, mood, urgency) if crisis_mode is not None else []
-            if about_crisis:
-                urgency = "urgent"
+            words, mood = care.keyword_level(found), sentiment.classify(text)
+            about_crisis = crisis_mode.reasons(text, mood, words) if crisis_mode is not None else []
             if rows is not None:
-                rows[conversation["id"]][index].update(sentiment=mood, urgency=urgency)
-            level = care.higher(level, urgency)
+                rows[conversation["id"]][index].update(sentiment=mood, urgency=words)
+            level = care.higher(level, "urgent" if about_crisis else found.priority)
             reasons = care.merge_reasons(reasons, [r for r in found.reasons if not r.startswith("negated:")])
             reasons = care.merge_reasons(reasons, about_crisis)
         raised = level != conversation["priority"]
@@ -245,8 +244,12 @@ def store_inbound_many(session: Session, messages: list[InboundMessage]) -> int:
     touched: dict[int, dict] = {}
     texts: dict[int, list[str]] = defaultdict(list)
     inbound_rows: dict[int, list[dict]] = defaultdict(list)
+    # Satisfaction survey answers (csat.py): looked up only when a message joins a resolved conversation.
+    surveys = csat.pending_surveys(session, conn, conversations.values(), fresh)
+    answers: list[tuple[dict, int, InboundMessage, dict]] = []
     for msg in fresh:
         conversation = conversations[identities[(msg.channel, msg.sender_handle)]["id"]]
+        answer = csat.take_answer(surveys, conversation["id"], msg) if surveys else None
         rows.append({"conversation_id": conversation["id"], "channel": msg.channel, "direction": "in",
                      "text": msg.text, "kind": msg.kind, "provider_id": msg.provider_message_id,
                      "delivery_state": "delivered", "created_at": msg.sent_at, "sentiment": None, "urgency": None})
@@ -257,12 +260,17 @@ def store_inbound_many(session: Session, messages: list[InboundMessage]) -> int:
         if conversation["last_inbound_at"] is None or msg.sent_at > conversation["last_inbound_at"]:
             conversation["last_inbound_at"] = msg.sent_at
         conversation["inbound_count"] += 1
+        if answer is not None:  # in the thread, but nobody needs to answer it: it does not reopen
+            rows[-1]["kind"] = csat.ANSWER_KIND
+            answers.append((*answer, msg, conversation))
+            touched[conversation["id"]] = conversation
+            continue
         if conversation["waiting_since"] is None or msg.sent_at < conversation["waiting_since"]:
             conversation["waiting_since"] = msg.sent_at
         touched[conversation["id"]] = conversation
         texts[conversation["id"]].append(msg.text)
         inbound_rows[conversation["id"]].append(rows[-1])
-    _care(session, conn, touched, texts, inbound_rows)
+    _care(session, conn, {cid: c for cid, c in touched.items() if texts[cid]}, texts, inbound_rows)
     message_ids = conn.execute(sa.insert(M).returning(M.c.id, sort_by_parameter_order=True), rows).scalars().all()
     # One statement for every conversation touched; a late older message leaves its latest message as it was.
     conn.execute(
@@ -298,6 +306,7 @@ def store_inbound_many(session: Session, messages: list[InboundMessage]) -> int:
           "b_resolved": c["resolved_at"], "b_bump": 1 if c.get("reopen") else 0}
          for c in touched.values()],
     )
+    csat.record_answers(session, conn, answers)
     for conversation_id in touched:
         changes.record(session, "conversation", conversation_id)
     for message_id in message_ids:

@@ -14,13 +14,14 @@ import queue
 import threading
 import time
 from concurrent.futures import Future
+from typing import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from services.channels.base import WebhookBatch
-from services.teamserver import changes
+from services.teamserver import changes, csat
 from services.teamserver.events import Broadcaster
 from services.teamserver.ingest import ingest_batches
 
@@ -34,8 +35,11 @@ _STOP = object()
 
 class Ingestor:
     def __init__(self, engine: Engine, broadcaster: Broadcaster, *, max_group: int = 256,
-                 attempts: int = 3, linger: float = 0.002) -> None:
+                 attempts: int = 3, linger: float = 0.002,
+                 on_replies: Callable[[int | None, int], None] | None = None) -> None:
         self._engine = engine
+        # Told (message id, conversation id) of messages the server queued while storing (survey thanks).
+        self._on_replies = on_replies
         self._broadcaster = broadcaster
         self._max_group = max_group
         self._attempts = attempts
@@ -95,7 +99,7 @@ class Ingestor:
 
     def _store_group(self, group: list[tuple[WebhookBatch, Future]]) -> None:
         try:
-            new, seq = self._commit([batch for batch, _ in group])
+            new, seq, replies = self._commit([batch for batch, _ in group])
         except Exception:  # noqa: BLE001 - one bad webhook must not fail the others: store one by one
             if len(group) > 1:
                 log.warning("a group of %d webhooks failed to store; storing them one by one", len(group))
@@ -112,8 +116,13 @@ class Ingestor:
             self._broadcaster.publish(seq)
         for _, future in group:
             future.set_result(new)
+        for message_id, conversation_id in replies if self._on_replies is not None else ():
+            try:
+                self._on_replies(message_id, conversation_id)
+            except Exception:  # noqa: BLE001 - shutting down: the dispatcher's next start sends it
+                log.exception("could not hand message %s to the dispatcher", message_id)
 
-    def _commit(self, batches: list[WebhookBatch]) -> tuple[int, int]:
+    def _commit(self, batches: list[WebhookBatch]) -> tuple[int, int, list[tuple[int, int]]]:
         for attempt in range(1, self._attempts + 1):
             try:
                 with Session(self._engine) as session:
@@ -122,7 +131,7 @@ class Ingestor:
                                         {"k": INGEST_LOCK})
                     new = ingest_batches(session, batches)
                     session.commit()
-                    return new, changes.committed_seq(session)
+                    return new, changes.committed_seq(session), csat.take_queued(session)
             except sa.exc.IntegrityError:
                 # Another writer (a request thread, or a worker before the lock) stored the same record
                 # first: the next attempt sees it and skips it.

@@ -223,6 +223,16 @@ MATRIX = {
     "count-canned-use": _case("POST", "/v1/canned/{team_canned}/uses", None, _by_role()),
     "care-read": _case("GET", "/v1/care", None, _by_role()),
     "care-write": _case("PUT", "/v1/care", lambda t, c: {"reopen_days": 7}, _by_role(ana=403, ben=403)),
+    "crisis-read": _case("GET", "/v1/crisis", None, _by_role()),
+    "crisis-settings": _case("PUT", "/v1/crisis/settings", lambda t, c: {"check_seconds": 30},
+                             _by_role(ana=403, ben=403)),
+    "crisis-mode": _case("POST", "/v1/crisis/mode", lambda t, c: {"active": False}, _by_role(ana=403, ben=403)),
+    "crisis-ack": _case("POST", "/v1/crisis/alerts/{crisis_alert}/ack", None, _by_role(ana=403, ben=403)),
+    # An agent may read KPIs (their own figures only: tests/integration/test_kpi_api.py); a query string is
+    # not part of the path the coverage check compares.
+    "kpis": _case("GET", "/v1/kpis?start=2026-01-01T00:00:00Z&end=2026-02-01T00:00:00Z", None, _by_role()),
+    "kpis-cost-read": _case("GET", "/v1/kpis/cost", None, _by_role()),
+    "kpis-cost-write": _case("PUT", "/v1/kpis/cost", lambda t, c: {"currency": "EUR"}, _by_role(ana=403, ben=403)),
 }
 # Endpoints outside the agent matrix: signing in is for the anonymous, webhooks are signed by providers,
 # health is public, and the event stream is a long-lived response (its 401 is checked below).
@@ -236,7 +246,8 @@ def test_the_matrix_covers_every_endpoint(stack):
     covered = {(case["method"], case["path"].replace("{conv}", "{conversation_id}")
                 .replace("{ana}", "{agent_id}").replace("{ben}", "{agent_id}").replace("{victim}", "{agent_id}")
                 .replace("{customer}", "{customer_id}").replace("{followup}", "{follow_up_id}")
-                .replace("{team_canned}", "{canned_id}").replace("{anas_canned}", "{canned_id}")) for case in MATRIX.values()}
+                .replace("{crisis_alert}", "{alert_id}")
+                .replace("{team_canned}", "{canned_id}").replace("{anas_canned}", "{canned_id}").partition("?")[0]) for case in MATRIX.values()}
     assert endpoints - NOT_IN_MATRIX <= covered, f"no authorization case for {endpoints - NOT_IN_MATRIX - covered}"
 
 
@@ -264,6 +275,8 @@ def test_authorization_matrix(stack, team, manual_pick, case_name, role):
         ids["followup"] = _follow_up_for(stack, team, conv)
     if "{team_canned}" in template:
         ids["team_canned"] = next(c["id"] for c in _canned(stack, team) if c["owner_agent_id"] is None)
+    if "{crisis_alert}" in template:
+        ids["crisis_alert"] = _crisis_alert(stack)
     if "{anas_canned}" in template:
         made = team["ana"].request("POST", "/v1/canned", {"title": "Mía", "shortcut": "mia", "body": "texto"})
         assert made.status_code == 201
@@ -294,6 +307,24 @@ def _follow_up_for(stack, team, conv: dict) -> int:
     assert r.status_code == 200, r.text
     page = _all_pages(stack, team, "follow_ups")
     return next(f["id"] for f in page if f["conversation_id"] == conv["id"])
+
+
+def _crisis_alert(stack) -> int:
+    """An alert to acknowledge, made in the database (raising one takes a spike: see test_crisis_api.py)."""
+    from sqlmodel import Session
+
+    from services.teamserver.db import make_engine
+    from services.teamserver.models import CrisisAlert, utcnow
+
+    engine = make_engine(stack.db_url)
+    try:
+        with Session(engine) as s:
+            alert = CrisisAlert(topic="outage", started_at=utcnow(), last_seen_at=utcnow(), window_count=12)
+            s.add(alert)
+            s.commit()
+            return alert.id
+    finally:
+        engine.dispose()
 
 
 def _canned(stack, team) -> list[dict]:

@@ -437,3 +437,29 @@ def test_open_care_dialog_from_the_main_window(stack, lead, qtbot, tmp_path):
             qtbot.waitUntil(stopping.done, timeout=10000)
         gc.collect()
         qtbot.wait(20)
+
+
+def test_the_satisfaction_survey_tab_saves_the_switch_texts_and_window(stack, lead, qtbot):
+    token, api = lead
+    dialog = open_dialog(qtbot, api)
+    csat = dialog.csat
+    assert not csat.enabled.isChecked() and csat.answer_hours.value() == 72  # the server's defaults
+    assert csat.questions["es"].toPlainText().startswith("¿Cómo valorarías")
+    csat.enabled.setChecked(True)
+    csat.answer_hours.setValue(24)
+    csat.thanks["en"].setText("Thanks a lot!")
+    save(qtbot, dialog)
+    stored = fetch(stack, token)["settings"]["csat"]
+    assert stored["enabled"] is True and stored["answer_hours"] == 24
+    assert stored["thanks"]["en"] == "Thanks a lot!"
+    assert stored["thanks"]["es"] == protocol.CsatSettings().thanks["es"]  # untouched: as it was
+
+
+def test_an_emptied_survey_text_is_refused_without_sending(stack, lead, qtbot):
+    token, api = lead
+    recorder = Recorder(api)
+    dialog = open_dialog(qtbot, api, recorder)
+    dialog.csat.questions["en"].setPlainText("   ")
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert recorder.sent == [] and dialog.message.text() == "The survey's texts cannot be empty."
+    assert dialog.tabs.currentWidget() is dialog.csat

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from services.teamserver import care, changes, routing
+from services.teamserver import care, changes, csat, routing
 from services.teamserver.deps import CurrentAgent, SessionDep
 from services.teamserver.ingest import preview
 from services.teamserver.models import Agent, Conversation, Customer, FollowUp, IdempotencyRecord, Message, Note, utcnow
@@ -209,7 +209,14 @@ def update_conversation(conversation_id: ConversationId, body: protocol.Conversa
         changes.record(session, "conversation", conversation.id)
         return changes.conversation_public(conversation)
 
-    return _idempotent_write(session, request, agent, idempotency_key, fingerprint, status.HTTP_200_OK, mutate)
+    return _idempotent_write(session, request, agent, idempotency_key, fingerprint, status.HTTP_200_OK, mutate,
+                             after_commit=lambda: _send_queued(request, session))
+
+
+def _send_queued(request: Request, session: Session) -> None:
+    """Hands what the server queued in this write (the satisfaction survey) to the dispatcher."""
+    for message_id, conversation_id in csat.take_queued(session):
+        request.app.state.dispatcher.submit(message_id, conversation_id)
 
 
 def _change_status(session: Session, conversation: Conversation, body: protocol.ConversationUpdate, agent: Agent,
@@ -220,6 +227,7 @@ def _change_status(session: Session, conversation: Conversation, body: protocol.
     if body.status == "resolved":
         conversation.resolved_at = now
         care.stop_clock(conversation)
+        csat.send_survey(session, conversation, agent_id=agent.id, now=now)
         if body.follow_up_days:
             language = "es"
             customer = session.get(Customer, conversation.customer_id)

@@ -108,3 +108,47 @@ def test_run_survives_failing_sends(caplog: pytest.LogCaptureFixture):
     assert len(collector.calls) >= 5
     assert caplog.text.count("team server down") >= 1
     assert "failed" in caplog.text
+
+
+# -- satisfaction surveys -------------------------------------------------------------------------------------
+SURVEY_ES = ("¿Cómo valorarías la atención que has recibido? Responde con un número del 1 (muy mal) al 5 "
+             "(excelente).")
+SURVEY_EN = "How would you rate the help you received? Reply with a number from 1 (very poor) to 5 (excellent)."
+
+
+def test_customers_answer_a_survey_with_a_score_the_team_server_reads():
+    from services.teamserver.csat import parse_answer
+
+    collector = Collector()
+    generator = TrafficGenerator(collector, seed=3, survey_answer_rate=1.0, survey_delay=(0, 0))
+
+    async def scenario() -> list[str | None]:
+        return [await generator.answer_survey(p.wa_id, SURVEY_ES if p.language == "es" else SURVEY_EN)
+                for p in PERSONAS for _ in range(10)]
+
+    answers = asyncio.run(scenario())
+    assert len(collector.calls) == len(answers) == 10 * len(PERSONAS)
+    assert [text for _, _, text in collector.calls] == answers
+    assert all(NAME_OF[wa_id] == name for wa_id, name, _ in collector.calls)
+    scores = [parse_answer(text) for text in answers]
+    assert all(score in range(1, 6) for score in scores), answers
+    assert set(scores) == {1, 2, 3, 4, 5}
+    assert sum(score >= 4 for score in scores) > len(scores) / 2  # mostly satisfied
+    assert len({text for text in answers if not text.isdigit()}) > 5  # stars and words too, not only digits
+
+
+def test_customers_answer_only_surveys_sent_to_them_and_only_sometimes():
+    collector = Collector()
+    generator = TrafficGenerator(collector, seed=4, survey_answer_rate=0.5, survey_delay=(0, 0))
+    persona = PERSONAS[0]
+
+    async def scenario() -> tuple[list[str | None], str | None, str | None]:
+        answered = [await generator.answer_survey(persona.wa_id, SURVEY_ES) for _ in range(200)]
+        not_a_survey = await generator.answer_survey(persona.wa_id, "Tu pedido sale hoy, llegará en 2 días")
+        stranger = await generator.answer_survey("34999999999", SURVEY_ES)
+        return answered, not_a_survey, stranger
+
+    answered, not_a_survey, stranger = asyncio.run(scenario())
+    assert 60 < sum(a is not None for a in answered) < 140
+    assert not_a_survey is None and stranger is None
+    assert len(collector.calls) == sum(a is not None for a in answered)

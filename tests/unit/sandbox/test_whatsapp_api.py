@@ -320,3 +320,24 @@ def test_traffic_runs_in_the_lifespan_through_the_inbound_path(sandbox, receiver
     assert message.sender_name == persona.name
     # The generator writes through the same path as /_sandbox/inbound, so its customers are in the window.
     assert send(base, persona.wa_id).recipient_handle == persona.wa_id
+
+
+def test_an_emulated_customer_answers_a_survey_through_the_webhook(sandbox, receiver):
+    from services.teamserver.csat import parse_answer
+
+    base = sandbox(traffic=True, traffic_interval=(3600.0, 3600.0), initial_conversations=0,
+                   survey_answer_rate=1.0, survey_delay=(0.0, 0.0))
+    persona = PERSONAS[0]
+    inbound(base, persona.wa_id, "Hola", name=persona.name)
+    receiver.next()
+    send(base, persona.wa_id, "Tu pedido sale hoy.")  # not a survey: no answer
+    send(base, persona.wa_id, "¿Cómo valorarías la atención? Responde con un número del 1 (muy mal) al 5 (excelente).")
+    while True:  # status webhooks come too; the customer's answer is the one message
+        batch = parse_signed(base, receiver.next())
+        if batch.messages:
+            break
+    [answer] = batch.messages
+    assert answer.sender_handle == persona.wa_id and answer.sender_name == persona.name
+    assert parse_answer(answer.text) in range(1, 6)
+    time.sleep(0.3)  # an answer to the text that was not a survey would have come by now
+    assert [m.text for d in receiver.attempts for m in parse_signed(base, d).messages] == ["Hola", answer.text]
