@@ -137,11 +137,12 @@ class Poller:
         try:
             result = await self.connector.poll(cursor)
         except ChannelError as exc:
-            self.failures += 1
             await asyncio.to_thread(record_health, self.engine, self.name, ok=False, error=exc)
             if exc.retry_after is not None:
+                # The provider said when: exactly that, not our backoff (which only counts our guesses).
                 log.warning("%s: %s; waiting %.0f s as the provider asks", self.name, exc.title, exc.retry_after)
                 return max(0.0, exc.retry_after)
+            self.failures += 1
             delay = min(self.max_backoff, self.base_backoff * 2 ** min(self.failures - 1, 16))
             log.warning("%s: poll failed (%s: %s); next try in %.1f s", self.name, exc.kind, exc.title, delay)
             return delay * random.uniform(0.5, 1.0)  # jitter: many pollers never retry in step
