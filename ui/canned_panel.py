@@ -291,6 +291,9 @@ class CannedPanel(QWidget):
             self._pinned = keys
             self.redraw(keep_selection=False)
 
+    def pinned_keys(self) -> list[str]:
+        return list(self._pinned)
+
     def _pinned_entries(self) -> list:
         language = self.preferred_language()
         entries = []

@@ -18,6 +18,14 @@ from PySide6.QtWidgets import (
 from workstation.protocol import MAX_REPLY_CHARS
 
 
+# Characters a reply may have on each channel; None: no limit of the channel's own (email). X has two: a public
+# reply is a post (280), a direct message is not (10,000). Replies are also capped by the agent API's own
+# MAX_REPLY_CHARS, whichever is smaller.
+CHANNEL_LIMITS: dict[str, int | None] = {
+    "whatsapp": 4096, "telegram": 4096, "messenger": 2000, "instagram": 1000, "x": 10000, "email": None,
+}
+X_PUBLIC_LIMIT = 280
+
 # "/" and the letters typed after it, at the start of the text or after a space or new line.
 _SLASH = re.compile(r"(?:^|(?<=\s))/([^\s/]{0,40})$")
 
@@ -63,6 +71,8 @@ class Composer(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.limit = MAX_REPLY_CHARS
+        self.channel: str | None = None
+        self.counted = True  # False: the channel has no budget of its own; the counter shows only when over
         # Asked before a reply goes: False keeps the text in the composer (the window may ask the agent first,
         # say because a colleague has just replied, and send it later with `submit_now`).
         self.reply_guard: Callable[[str], bool] | None = None
@@ -229,10 +239,19 @@ class Composer(QWidget):
         self.on_edit_text_changed()
         return True
 
+    def set_channel(self, channel: str | None, public: bool = False) -> None:
+        """Sets the character budget to the conversation's channel (a public X reply: 280)."""
+        self.channel = channel
+        budget = X_PUBLIC_LIMIT if channel == "x" and public else CHANNEL_LIMITS.get(channel or "", MAX_REPLY_CHARS)
+        self.counted = budget is not None
+        self.limit = min(budget, MAX_REPLY_CHARS) if budget is not None else MAX_REPLY_CHARS
+        self.on_edit_text_changed()
+
     def on_edit_text_changed(self) -> None:
         used = len(self.edit.toPlainText())
         self.counter.setText(self.tr("%1 / %2").replace("%1", str(used)).replace("%2", str(self.limit)))
         over = used > self.limit
+        self.counter.setVisible(self.counted or over)
         self.counter.setStyleSheet("color: #C62828;" if over else "")
         self.counter.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         left = self.unfilled_placeholders() if hasattr(self, "_placeholders") else []

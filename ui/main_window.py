@@ -26,6 +26,7 @@ from ui.canned_panel import CannedPanel
 from ui.case_types import CASE_TYPES, case_type_name, priority_name
 from ui.command_palette import CommandPalette
 from ui.composer import NOTE, REPLY, Composer
+from ui.crisis_banner import CrisisBanner
 from ui.customer_pane import CustomerPane
 from ui.end_shift import EndShiftDialog
 from ui.feed_delegate import FeedDelegate
@@ -245,7 +246,15 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(2, 0)
         splitter.setSizes([340, 640, 340])
         splitter.setChildrenCollapsible(False)
-        self.setCentralWidget(splitter)
+        # A possible crisis (leads) and crisis mode (everyone), above everything (ui/crisis_banner.py).
+        self.crisis_banner = CrisisBanner(workspace.api, role=workspace.agent.role, lang=language, parent=self)
+        central = QWidget(self)
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(0, 0, 0, 0)
+        central_layout.setSpacing(4)
+        central_layout.addWidget(self.crisis_banner)
+        central_layout.addWidget(splitter, 1)
+        self.setCentralWidget(central)
         self.splitter = splitter
 
         self.sync_progress = QProgressBar(self)
@@ -339,6 +348,13 @@ class MainWindow(QMainWindow):
         self.settings.subscribe("shortcuts", self.actions_.apply_shortcuts)
         self.notifier.open_requested.connect(self.open_conversation)
         self.notifier.show_requested.connect(self.bring_to_front)
+        self.crisis_banner.alert_raised.connect(self.on_crisis_alert_raised)
+        self.crisis_banner.pinned_changed.connect(self.on_crisis_pinned_changed)
+        # The banner also polls on its own; after changes it looks again, at most every 2 s.
+        self._crisis_timer = QTimer(self)
+        self._crisis_timer.setSingleShot(True)
+        self._crisis_timer.setInterval(2000)
+        self._crisis_timer.timeout.connect(self.crisis_banner.refresh)
         self._last_note_id: int | None = None
         self._baseline_pending = True
         self._drafts, self._restore_conversation = workspace.load_ui_state()
@@ -368,6 +384,8 @@ class MainWindow(QMainWindow):
         if cs.agents_changed or cs.reset:
             self._run("agents", self._refresh_agents())
         self._run("feed", self._reload_feed())
+        if not self._crisis_timer.isActive():
+            self._crisis_timer.start()
         if self.current_conversation is not None and (cs.reset or self.current_conversation in cs.conversation_ids):
             self._run("thread", self._load_conversation(self.current_conversation, scroll=True))
 
@@ -609,6 +627,8 @@ class MainWindow(QMainWindow):
             last_in, None, conversation.channel if conversation else None,
             public=bool(conversation and conversation.public),
             variables=self.workspace.canned_context(card, conversation_id))
+        self.composer.set_channel(conversation.channel if conversation else None,
+                                  public=bool(conversation and conversation.public))
         self._show_thread_header(card, conversation)
         row = self.feed_model.conversation_at(self.feed_model.row_of(conversation_id))
         # The open conversation counts as read while the agent can see it.
@@ -810,6 +830,15 @@ class MainWindow(QMainWindow):
         self.resolve_dialog = dialog
         return dialog
 
+    def on_crisis_alert_raised(self, text: str) -> None:
+        alerts = self.crisis_banner.open_alerts()
+        sample = next((s for a in alerts for s in a.sample), None)
+        self.notifier.notify(self.tr("Possible crisis"), text, sample.conversation_id if sample else -1)
+
+    def on_crisis_pinned_changed(self, _keys: list) -> None:
+        follow_up = [k for k in self.canned_panel.pinned_keys() if k.endswith("-followup")]
+        self.canned_panel.set_pinned(self._crisis_pinned() + follow_up)
+
     def _crisis_pinned(self) -> list[str]:
         banner = getattr(self, "crisis_banner", None)
         return list(banner.pinned_canned_keys()) if banner is not None else []
@@ -942,6 +971,8 @@ class MainWindow(QMainWindow):
 
     def open_conversation(self, conversation_id: int) -> None:
         self.bring_to_front()
+        if conversation_id < 0:
+            return  # a notification about no conversation in particular (a crisis with no sample yet)
         if self.searching:
             self.search_edit.clear()
         row = self.feed_model.row_of(conversation_id)
@@ -1245,6 +1276,9 @@ class MainWindow(QMainWindow):
                     pass
             self._draft_timer.stop()
             self._search_timer.stop()
+            self._crisis_timer.stop()
+            self._clock_timer.stop()
+            self.crisis_banner.stop()
             self._viewing_timer.stop()
             for task in list(self._tasks.values()) + list(self._background):
                 task.cancel()

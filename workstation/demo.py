@@ -186,8 +186,13 @@ def start_demo_stack(
         WORKSTATION_WHATSAPP_TOKEN="EAAG" + secrets.token_urlsafe(24),
         WORKSTATION_WHATSAPP_PHONE_NUMBER_ID=DEMO_PHONE_NUMBER_ID,
         WORKSTATION_WHATSAPP_API_BASE=sandbox_url,
+        # A made-up bot token in Telegram's shape (bot id, colon, secret); the sandbox's emulator checks it.
+        WORKSTATION_TELEGRAM_TOKEN=f"{secrets.randbelow(9 * 10**9) + 10**9}:AA{secrets.token_urlsafe(25)}",
     )
     env = {**os.environ, **(extra_env or {}), **run_secrets}
+    env["WORKSTATION_TELEGRAM_API_BASE"] = sandbox_url + "/telegram"
+    # The emulator notices a poller that went away (a killed server) only when its long poll ends: keep it short.
+    env.setdefault("WORKSTATION_TELEGRAM_POLL_TIMEOUT", "2")
     stack = DemoStack(
         data_dir=data_dir,
         server_url=server_url,

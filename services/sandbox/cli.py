@@ -22,8 +22,9 @@ def run(*, server: str, host: str, port: int, fd: int | None, traffic: bool, int
         print(f"workstation sandbox: set {' and '.join(missing)} (the same values the team server uses)",
               file=sys.stderr)
         return 2
+    telegram_token = env.get("WORKSTATION_TELEGRAM_TOKEN", "")
     logctx.configure(secrets=(env["WORKSTATION_META_APP_SECRET"], env["WORKSTATION_WHATSAPP_TOKEN"],
-                              env.get("WORKSTATION_META_VERIFY_TOKEN", "")))
+                              env.get("WORKSTATION_META_VERIFY_TOKEN", ""), telegram_token))
     config = SandboxConfig(
         app_secret=env["WORKSTATION_META_APP_SECRET"],
         access_token=env["WORKSTATION_WHATSAPP_TOKEN"],
@@ -33,7 +34,12 @@ def run(*, server: str, host: str, port: int, fd: int | None, traffic: bool, int
         traffic_interval=interval,
         traffic_seed=seed,
     )
-    serve(create_app(config), host=host, port=port, fd=fd, exit_with_parent=exit_with_parent)
+    app = create_app(config)
+    if telegram_token:  # the Bot API emulator under /telegram, for the same bot token the server uses
+        from services.sandbox import telegram_api
+
+        telegram_api.mount(app, telegram_api.TelegramSandboxConfig(token=telegram_token))
+    serve(app, host=host, port=port, fd=fd, exit_with_parent=exit_with_parent)
     return 0
 
 

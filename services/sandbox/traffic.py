@@ -19,29 +19,32 @@ class Persona:
     name: str
     wa_id: str  # digits only, as WhatsApp reports it
     language: str  # "es" or "en"
+    # Set: this customer writes on Telegram (their user id, which is their private chat's id) when the
+    # sandbox emulates it too.
+    telegram_chat_id: int | None = None
 
 
 # Numbers sit in ranges reserved for fiction or tests where one exists (US 555-01xx, UK 07700 900xxx).
 PERSONAS: tuple[Persona, ...] = (
     Persona("Lucía Fernández", "34600100201", "es"),
-    Persona("Javier Muñoz", "34600100202", "es"),
+    Persona("Javier Muñoz", "34600100202", "es", telegram_chat_id=5120100202),
     Persona("María José Peña", "34600100203", "es"),
     Persona("Andrés Gómez", "5215550100204", "es"),
     Persona("Sofía Ramírez", "5215550100205", "es"),
-    Persona("Diego Castaño", "573000100206", "es"),
+    Persona("Diego Castaño", "573000100206", "es", telegram_chat_id=5120100206),
     Persona("Valentina Ruiz", "5491100100207", "es"),
     Persona("José Ángel Ibáñez", "34600100208", "es"),
     Persona("Carmen Núñez", "34600100209", "es"),
     Persona("Pablo Ortega", "56900100210", "es"),
-    Persona("Camila Herrera", "51900100211", "es"),
+    Persona("Camila Herrera", "51900100211", "es", telegram_chat_id=5120100211),
     Persona("Emily Carter", "15555550121", "en"),
     Persona("James O'Connor", "447700900122", "en"),
-    Persona("Priya Patel", "447700900123", "en"),
+    Persona("Priya Patel", "447700900123", "en", telegram_chat_id=5120100123),
     Persona("Michael Brown", "15555550124", "en"),
     Persona("Zoë Lambert", "447700900125", "en"),
     Persona("Daniel Kim", "15555550126", "en"),
     Persona("Olivia Martin", "61400100127", "en"),
-    Persona("Liam Walsh", "353870100128", "en"),
+    Persona("Liam Walsh", "353870100128", "en", telegram_chat_id=5120100128),
     Persona("Chloé Nguyen", "15555550129", "en"),
 )
 
@@ -180,7 +183,8 @@ SCORE_WORDS = {"es": ("uno", "dos", "tres", "cuatro", "cinco"), "en": ("one", "t
 
 
 class TrafficGenerator:
-    """Writes customer messages through `send_inbound(wa_id, name, text)`: a burst, then one turn per interval."""
+    """Writes customer messages through `send_inbound(wa_id, name, text)`: a burst, then one turn per interval.
+    With `send_telegram(chat_id, name, text)`, the customers who have a Telegram chat id write there instead."""
 
     def __init__(
         self,
@@ -193,10 +197,12 @@ class TrafficGenerator:
         personas: tuple[Persona, ...] = PERSONAS,
         survey_answer_rate: float = 0.6,
         survey_delay: tuple[float, float] = (3.0, 20.0),
+        send_telegram: SendInbound | None = None,
     ) -> None:
         if not personas:
             raise ValueError("at least one persona is needed")
         self._send_inbound = send_inbound
+        self._send_telegram = send_telegram
         self._rng = random.Random(seed)
         self.interval = interval
         self.initial_conversations = initial_conversations
@@ -222,18 +228,25 @@ class TrafficGenerator:
         # Spanish contracts "de el" and "a el"; every product name is singular, so verbs agree.
         return [text.format(**fields).replace(" de el ", " del ").replace(" a el ", " al ") for text in texts]
 
+    def _way_in(self, persona: Persona) -> tuple[SendInbound, str]:
+        """How this customer writes: (send function, their handle on that channel)."""
+        if self._send_telegram is not None and persona.telegram_chat_id is not None:
+            return self._send_telegram, str(persona.telegram_chat_id)
+        return self._send_inbound, persona.wa_id
+
     async def send_turn(self, persona: Persona | None = None) -> list[str]:
         """Sends one customer's messages; returns the texts that were handed to `send_inbound`."""
         persona = persona or self._rng.choice(self.personas)
+        send, handle = self._way_in(persona)
         sent: list[str] = []
         for index, text in enumerate(self.compose(persona)):
             if index:
                 await asyncio.sleep(self._rng.uniform(*self.burst_gap))
             try:
-                await self._send_inbound(persona.wa_id, persona.name, text)
+                await send(handle, persona.name, text)
             except Exception:
                 # A failed delivery must not stop the demo's traffic.
-                logger.exception("sandbox traffic: sending as %s failed", persona.wa_id)
+                logger.exception("sandbox traffic: sending as %s failed", handle)
                 break
             sent.append(text)
         return sent
@@ -248,17 +261,19 @@ class TrafficGenerator:
         return rng.choices(forms, weights=(6, 2, 1, 1))[0]
 
     async def answer_survey(self, wa_id: str, text: str) -> str | None:
-        """One of our customers got `text`: when it is a satisfaction survey they answer it, sometimes, a little
-        later, through the same inbound path as their other messages. Returns the answer sent, if any."""
-        persona = next((p for p in self.personas if p.wa_id == wa_id), None)
+        """One of our customers (`wa_id`, or their Telegram chat id) got `text`: when it is a satisfaction survey
+        they answer it, sometimes, a little later, through the same inbound path as their other messages.
+        Returns the answer sent, if any."""
+        persona = next((p for p in self.personas if wa_id in (p.wa_id, str(p.telegram_chat_id))), None)
         if persona is None or not SURVEY_QUESTION.search(text) or self._rng.random() >= self.survey_answer_rate:
             return None
         answer = self.survey_answer(persona)
         await asyncio.sleep(self._rng.uniform(*self.survey_delay))
+        send, handle = self._way_in(persona)
         try:
-            await self._send_inbound(persona.wa_id, persona.name, answer)
+            await send(handle, persona.name, answer)
         except Exception:
-            logger.exception("sandbox traffic: answering a survey as %s failed", persona.wa_id)
+            logger.exception("sandbox traffic: answering a survey as %s failed", handle)
             return None
         return answer
 

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.channels.whatsapp import MAX_TEXT_CHARS, SIGNATURE_HEADER, sign
 from services.sandbox import spike
-from services.sandbox.traffic import TrafficGenerator
+from services.sandbox.traffic import SendInbound, TrafficGenerator
 from services.teamserver.hygiene import loads_json
 
 logger = logging.getLogger(__name__)
@@ -313,6 +313,8 @@ class WhatsAppSandbox:
         self._tasks: set[asyncio.Task[Any]] = set()
         self.webhook_stats = WebhookStats()
         self.traffic: TrafficGenerator | None = None  # the emulated customers, when traffic is on
+        # Set when the Telegram emulator is mounted beside this one (telegram_api.mount): some customers write there.
+        self.telegram_inbound: SendInbound | None = None
 
     # lifecycle
 
@@ -337,6 +339,7 @@ class WhatsAppSandbox:
                 initial_conversations=self.config.initial_conversations,
                 survey_answer_rate=self.config.survey_answer_rate,
                 survey_delay=self.config.survey_delay,
+                send_telegram=self.telegram_inbound,
             )
             self.spawn(generator.run(), name="whatsapp-sandbox-traffic")
 

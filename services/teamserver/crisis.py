@@ -348,6 +348,10 @@ class Watcher:
         self._last = -math.inf
         self._looked = -math.inf
 
+    def due(self) -> bool:
+        """Whether `run_if_due` might run a check now (no database read: the router asks on every pass)."""
+        return time.monotonic() - self._looked >= MIN_CHECK_GAP
+
     def run_if_due(self) -> int:
         """The change-log sequence the check committed (0: none)."""
         now = time.monotonic()
@@ -387,9 +391,17 @@ def _matcher(topics: tuple[tuple[str, tuple[str, ...]], ...], overall: bool) -> 
     return ModeMatcher(tuple((t, variants(k)) for t, k in topics), overall)
 
 
+_STORED_VALUE = sa.select(ServerMeta.__table__.c.value).where(ServerMeta.__table__.c.key == SETTINGS_KEY)
+
+
 def for_ingest(session: Session) -> ModeMatcher | None:
-    """None unless crisis mode is on (one primary-key read per ingest group)."""
-    stored = load(session)
+    """None unless crisis mode is on (one primary-key read per ingest group, in Core: the ORM's identity map
+    costs four times as much here)."""
+    raw = session.connection().execute(_STORED_VALUE).scalar()
+    try:
+        stored = _parse(raw) if raw is not None else _DEFAULT
+    except ValueError:
+        return None
     if not stored.mode.active:
         return None
     named, overall = _mode_topics(stored)

@@ -9,6 +9,7 @@ What each figure counts (a range is `start` inclusive to `end` exclusive):
   been resolved again has no resolution); reopened: of those, the ones reopened at least once; resolution
   time: created → resolved on the wall clock, in whole seconds.
 - CSAT: answers received in the range (count, average, 1–5 histogram) and surveys sent in the range.
+- case types (of the resolutions) and sentiment (of the customer messages): "" counts those without one.
 - backlog: open and pending conversations now, whatever the range.
 - by agent: replies and responses by their author, resolutions, backlog, customer messages and
   conversations by the conversation's current assignee, CSAT by the survey's agent.
@@ -18,8 +19,9 @@ and PostgreSQL; Python only adds up the small grouped results (channel × agent 
 90th percentiles are nearest-rank: rank ceil(p·n/100) of the sorted values. The grouped query gives each
 partition's n (and the sum, for the mean); the ranks wanted follow in Python, and one window query numbers
 the values with row_number() over the three partitions (kind; kind and channel; kind and agent) and returns
-only the rows at those ranks ((kind, …, rn) IN a short list), a few hundred rows at most. Both queries read
-one snapshot (a SQLite read transaction; REPEATABLE READ on PostgreSQL), so the counts and ranks agree.
+only the rows at those ranks (a key "kind:…:rank" IN a short list), a few hundred rows at most. Both
+queries read one snapshot (a SQLite read transaction; REPEATABLE READ on PostgreSQL), so counts and ranks
+agree.
 
 Local hours and weekdays (as an hour of the week, Monday 00:00 = 0): PostgreSQL converts with
 `AT TIME ZONE` (the `timezone()` function). SQLite has no time zones, so the zone's UTC offsets over the
@@ -190,14 +192,18 @@ def _distributions(session: Session, src: sa.Subquery, samples: _Samples) -> dic
     ranked = sa.select(src.c.kind, src.c.channel, src.c.agent, src.c.v, *[
         sa.func.row_number().over(partition_by=by, order_by=src.c.v).label(f"rn_{name}")
         for name, by in partitions.items()]).subquery()
+    # Each wanted row as one text key, "kind:rank" or "kind:channel-or-agent:rank": a text IN list is hashed
+    # by PostgreSQL and indexed by SQLite, where a row-value IN list is compared one tuple at a time.
     wanted = []
     for name in partitions:
-        targets = sorted({(*([kind] if name == "all" else [kind, key]), _rank(n, p))
+        targets = sorted({":".join(map(str, [kind, *([] if name == "all" else [key]), _rank(n, p)]))
                           for (kind, dimension, key), n in samples.count.items() if dimension == name and n
                           for p in PERCENTILES})
         if targets:
-            columns = [ranked.c.kind] + ([] if name == "all" else [ranked.c[name]]) + [ranked.c[f"rn_{name}"]]
-            wanted.append(sa.tuple_(*columns).in_(targets))
+            key = ranked.c.kind
+            for column in ([] if name == "all" else [ranked.c[name]]) + [ranked.c[f"rn_{name}"]]:
+                key = key.concat(":").concat(sa.cast(column, sa.String))
+            wanted.append(key.in_(targets))
     found: dict[tuple, dict] = {}
     if wanted:
         for row in session.execute(sa.select(ranked).where(sa.or_(*wanted))).mappings():

@@ -129,7 +129,7 @@ class Conversation(SQLModel, table=True):
     sla_due_at: datetime | None = ts_field(nullable=True, default=None, index=True)
     sla_target_seconds: int | None = None
     sla_breached_at: datetime | None = ts_field(nullable=True, default=None)
-    resolved_at: datetime | None = ts_field(nullable=True, default=None)
+    resolved_at: datetime | None = ts_field(nullable=True, default=None, index=True)
     reopened_count: int = 0
     # Customer messages since an agent last answered (repeated messages raise the priority).
     unanswered_count: int = 0
@@ -209,7 +209,8 @@ class Message(SQLModel, table=True):
     error_kind: str | None = None
     error_code: int | None = None
     error_title: str | None = None
-    created_at: datetime = ts_field(default_factory=utcnow)
+    # Indexed for the time-range reads of KPIs and crisis detection.
+    created_at: datetime = ts_field(default_factory=utcnow, index=True)
     client_op_id: str | None = None
     # Inbound only, set when stored: "negative", "neutral" or "positive" (services/teamserver/sentiment.py),
     # and the priority the rules gave this one message ("urgent", "high", …).

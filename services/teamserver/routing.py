@@ -342,7 +342,7 @@ class Router:
             except Exception:
                 log.exception("routing pass failed")
             try:
-                crisis_seq = await asyncio.to_thread(self._crisis.run_if_due)
+                crisis_seq = await asyncio.to_thread(self._crisis.run_if_due) if self._crisis.due() else 0
                 if crisis_seq:
                     self._broadcaster.publish(crisis_seq)
                     seen = max(seen, crisis_seq)

@@ -156,6 +156,7 @@ def test_a_lead_sees_everyone_and_any_one_agent(stack, team, answered):
     ({"tz": "../../../etc/passwd"}, "time zone"),
     ({"start": "yesterday"}, None),
     ({"agent_id": 0}, None),
+    ({"channel": "what\x00sapp"}, None),  # PostgreSQL text holds no NUL: refused here, not a 500 there
     ({"agent_id": 2**31}, None),  # past the agent id column (PostgreSQL would refuse it with an error)
 ])
 def test_bad_requests_are_refused_with_422(team, params, why):

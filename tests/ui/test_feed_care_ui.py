@@ -213,3 +213,23 @@ def test_a_lead_edits_the_hours_from_the_board_and_the_status_bar_follows(stack,
     finally:
         httpx.put(f"{stack.server_url}/v1/care", headers=headers, json=before).raise_for_status()
     board.close()
+
+
+def test_crisis_mode_shows_the_banner_and_pins_the_crisis_statement_first(stack, window, qtbot):
+    token, _agent = sign_in(stack)
+    headers = {"Authorization": f"Bearer {token}"}
+    r = httpx.post(f"{stack.server_url}/v1/crisis/mode", headers=headers, json={"active": True})
+    assert r.status_code == 200, r.text
+    try:
+        window.crisis_banner.refresh()
+        qtbot.waitUntil(lambda: window.crisis_banner.isVisible() and bool(window.crisis_banner.pinned_canned_keys()),
+                        timeout=10000)
+        assert window.crisis_banner.end_button.isVisible()  # the lead can end it
+        window.canned_panel.set_context("hola", "es", "whatsapp")
+        qtbot.waitUntil(lambda: bool(window.canned_panel.suggestions())
+                        and window.canned_panel.suggestions()[0].id == "es-crisis", timeout=5000)
+    finally:
+        httpx.post(f"{stack.server_url}/v1/crisis/mode", headers=headers, json={"active": False}).raise_for_status()
+    window.crisis_banner.refresh()
+    qtbot.waitUntil(lambda: not window.crisis_banner.isVisible(), timeout=10000)
+    assert window.canned_panel.pinned_keys() == []

@@ -23,7 +23,7 @@ AGENT_ID_MAX = 2**31 - 1
             responses={404: {"description": "no such agent"}, 422: {"description": "a bad range or time zone"}})
 def get_kpis(agent: CurrentAgent, session: ReadSessionDep, start: datetime, end: datetime,
              tz: Annotated[str, Query(min_length=1, max_length=64)] = "UTC",
-             channel: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+             channel: Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")] = None,
              agent_id: Annotated[int | None, Query(ge=1, le=AGENT_ID_MAX)] = None) -> protocol.KpiReport:
     """The report for [start, end) (ISO times with an offset; at most 400 days), hours and weekdays in `tz`.
     An agent always gets their own figures, whatever `agent_id` says; a lead or admin any agent's or the

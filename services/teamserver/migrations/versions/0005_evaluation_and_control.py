@@ -82,10 +82,14 @@ def upgrade() -> None:
     # Plain ADD COLUMN on SQLite: no copy of a table that others refer to.
     op.add_column('message', sa.Column('sentiment', sa.String(), nullable=True))
     op.add_column('message', sa.Column('urgency', sa.String(), nullable=True))
+    op.create_index('ix_message_created_at', 'message', ['created_at'], unique=False)
+    op.create_index('ix_conversation_resolved_at', 'conversation', ['resolved_at'], unique=False)
 
 
 
 def downgrade() -> None:
+    op.drop_index('ix_message_created_at', table_name='message')
+    op.drop_index('ix_conversation_resolved_at', table_name='conversation')
     with op.batch_alter_table('message', schema=None) as batch_op:
         batch_op.drop_column('urgency')
         batch_op.drop_column('sentiment')
