@@ -2,6 +2,69 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="es" sourcelanguage="en">
 <context>
+    <name>AutoReplyTab</name>
+    <message>
+        <location filename="../../ui/care_dialog.py" line="+703"/>
+        <source>Answer customers who write while the team is closed</source>
+        <translation>Responder a los clientes que escriben cuando el equipo está cerrado</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>The server puts the business hours of the customer&apos;s channel in place of {hours}, and the alternative below in place of {alternative}. It answers once per conversation each time the team is closed.</source>
+        <translation>El servidor pone el horario de atención del canal del cliente en lugar de {hours} y la alternativa de abajo en lugar de {alternative}. Responde una vez por conversación cada vez que el equipo está cerrado.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Spanish</source>
+        <translation>Español</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>English</source>
+        <translation>Inglés</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Reply (%1)</source>
+        <translation>Respuesta (%1)</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Alternative (%1)</source>
+        <translation>Alternativa (%1)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>For example: call us on 900 123 456 (24 h)</source>
+        <translation>Por ejemplo: llamarnos al 900 123 456 (24 h)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Reply</source>
+        <translation>Respuesta</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Alternative</source>
+        <translation>Alternativa</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source> days</source>
+        <translation> días</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Never: always a new conversation</source>
+        <translation>Nunca: siempre una conversación nueva</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>A customer&apos;s message reopens a resolved conversation within</source>
+        <translation>Un mensaje del cliente reabre una conversación resuelta durante</translation>
+    </message>
+</context>
+<context>
     <name>BoardAgentsModel</name>
     <message>
         <location filename="../../ui/lead_board.py" line="+206"/>
@@ -469,7 +532,7 @@
         <translation>%1×</translation>
     </message>
     <message>
-        <location line="+34"/>
+        <location line="+36"/>
         <source>Suggested</source>
         <translation>Sugeridas</translation>
     </message>
@@ -490,12 +553,12 @@
     </message>
     <message>
         <location line="+2"/>
-        <location line="+375"/>
+        <location line="+402"/>
         <source>Delete</source>
         <translation>Eliminar</translation>
     </message>
     <message>
-        <location line="-373"/>
+        <location line="-400"/>
         <source>Insert</source>
         <translation>Insertar</translation>
     </message>
@@ -505,7 +568,7 @@
         <translation>Vista previa</translation>
     </message>
     <message>
-        <location line="+105"/>
+        <location line="+128"/>
         <source>Not synced with the team yet: showing the default library.</source>
         <translation>Aún sin sincronizar con el equipo: se muestra la biblioteca predeterminada.</translation>
     </message>
@@ -515,7 +578,7 @@
         <translation>Usada %1 veces</translation>
     </message>
     <message>
-        <location line="+26"/>
+        <location line="+30"/>
         <source>Open a conversation to see the responses that fit its last message.</source>
         <translation>Abre una conversación para ver las respuestas que encajan con su último mensaje.</translation>
     </message>
@@ -602,6 +665,49 @@
     </message>
 </context>
 <context>
+    <name>CareDialog</name>
+    <message>
+        <location filename="../../ui/care_dialog.py" line="+109"/>
+        <source>Care rules</source>
+        <translation>Reglas de atención</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Business hours</source>
+        <translation>Horario de atención</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Response times</source>
+        <translation>Tiempos de respuesta</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Priority</source>
+        <translation>Prioridad</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Out of hours</source>
+        <translation>Fuera de horario</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Satisfaction survey</source>
+        <translation>Encuesta de satisfacción</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>Loading…</source>
+        <translation>Cargando…</translation>
+    </message>
+    <message>
+        <location line="+56"/>
+        <source>Saving…</source>
+        <translation>Guardando…</translation>
+    </message>
+</context>
+<context>
     <name>CommandPalette</name>
     <message>
         <location filename="../../ui/command_palette.py" line="+17"/>
@@ -627,18 +733,18 @@
 <context>
     <name>Composer</name>
     <message>
-        <location filename="../../ui/composer.py" line="+251"/>
+        <location filename="../../ui/composer.py" line="+270"/>
         <source>Write a reply… (Enter sends, Shift+Enter adds a line)</source>
         <translation>Escribe una respuesta… (Intro envía, Mayús+Intro añade una línea)</translation>
     </message>
     <message>
-        <location line="-170"/>
-        <location line="+172"/>
+        <location line="-179"/>
+        <location line="+181"/>
         <source>Send</source>
         <translation>Enviar</translation>
     </message>
     <message>
-        <location line="-182"/>
+        <location line="-191"/>
         <source>Reply</source>
         <translation>Responder</translation>
     </message>
@@ -648,12 +754,12 @@
         <translation>Nota interna</translation>
     </message>
     <message>
-        <location line="+162"/>
+        <location line="+170"/>
         <source>%1 / %2</source>
         <translation>%1 / %2</translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="+8"/>
         <source>Fill in %1 (Tab for the next)</source>
         <translation>Completa %1 (Tab para el siguiente)</translation>
     </message>
@@ -669,9 +775,316 @@
     </message>
 </context>
 <context>
+    <name>CostModelEditor</name>
+    <message>
+        <location filename="../../ui/dashboard.py" line="+120"/>
+        <source>Cost model</source>
+        <translation>Modelo de costes</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>A currency code such as EUR or USD</source>
+        <translation>Un código de moneda, como EUR o USD</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source> min</source>
+        <translation> min</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source> %</source>
+        <translation> %</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Of the resolved conversations, how many would otherwise have been a phone call</source>
+        <translation>De las conversaciones resueltas, cuántas habrían sido si no una llamada de teléfono</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Currency</source>
+        <translation>Moneda</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Agent cost per hour</source>
+        <translation>Coste de una hora de agente</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Agent time per reply</source>
+        <translation>Tiempo de agente por respuesta</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cost of a phone contact</source>
+        <translation>Coste de un contacto telefónico</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Share that would have called</source>
+        <translation>Parte que habría llamado</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Save cost model</source>
+        <translation>Guardar modelo de costes</translation>
+    </message>
+    <message>
+        <location line="+58"/>
+        <source>Write a currency code (up to 8 letters).</source>
+        <translation>Escribe un código de moneda (hasta 8 letras).</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Saving…</source>
+        <translation>Guardando…</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>Saved. The cost figures now use this model.</source>
+        <translation>Guardado. Las cifras de costes ya usan este modelo.</translation>
+    </message>
+</context>
+<context>
+    <name>CostTableModel</name>
+    <message>
+        <location filename="../../ui/dashboard_model.py" line="+295"/>
+        <source>All channels</source>
+        <translation>Todos los canales</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Channel</source>
+        <translation>Canal</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Resolved</source>
+        <translation>Resueltas</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Replies</source>
+        <translation>Respuestas</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Agent
+hours</source>
+        <translation>Horas de
+agente</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Agent hours</source>
+        <translation>Horas de agente</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Cost</source>
+        <translation>Coste</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Cost (%1)</source>
+        <translation>Coste (%1)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Cost per
+resolved</source>
+        <translation>Coste por
+resuelta</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Cost per resolved (%1)</source>
+        <translation>Coste por resuelta (%1)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Phone
+baseline</source>
+        <translation>Referencia
+teléfono</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Phone baseline (%1)</source>
+        <translation>Referencia teléfono (%1)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Saving vs
+phone</source>
+        <translation>Ahorro frente
+al teléfono</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Saving vs phone (%1)</source>
+        <translation>Ahorro frente al teléfono (%1)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Return
+on cost</source>
+        <translation>Rendimiento
+sobre el coste</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Return on cost (%)</source>
+        <translation>Rendimiento sobre el coste (%)</translation>
+    </message>
+</context>
+<context>
+    <name>CrisisBanner</name>
+    <message>
+        <location filename="../../ui/crisis_banner.py" line="+80"/>
+        <source>Crisis alert</source>
+        <translation>Alerta de crisis</translation>
+    </message>
+    <message>
+        <location line="+23"/>
+        <source>Start crisis mode</source>
+        <translation>Activar modo crisis</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Pin the crisis responses and raise conversations about the crisis to urgent</source>
+        <translation>Fija las respuestas de crisis y sube a urgente las conversaciones sobre la crisis</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>End crisis mode</source>
+        <translation>Terminar modo crisis</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Acknowledge</source>
+        <translation>Marcar como vista</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Mark these alerts as seen</source>
+        <translation>Marca estas alertas como vistas</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Playbook</source>
+        <translation>Protocolo</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>What the team does in a crisis</source>
+        <translation>Qué hace el equipo en una crisis</translation>
+    </message>
+    <message>
+        <location line="+55"/>
+        <source>Possible crisis: %1 negative messages about &apos;%2&apos; in %3 min (usual %4)</source>
+        <translation>Posible crisis: %1 mensajes negativos sobre «%2» en %3 min (lo habitual: %4)</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Possible crisis: %1 negative messages in %2 min (usual %3)</source>
+        <translation>Posible crisis: %1 mensajes negativos en %2 min (lo habitual: %3)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>a lead</source>
+        <translation>un responsable</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>(acknowledged by %1)</source>
+        <translation>(vista por %1)</translation>
+    </message>
+    <message>
+        <location line="+48"/>
+        <source>Crisis mode was not changed: %1</source>
+        <translation>No se ha cambiado el modo crisis: %1</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>The alert was not acknowledged: %1</source>
+        <translation>No se ha marcado la alerta como vista: %1</translation>
+    </message>
+    <message>
+        <location line="+31"/>
+        <source>Crisis mode is on since %1 (started by %2): answer with the pinned crisis responses and follow the playbook.</source>
+        <translation>Modo crisis activo desde %1 (lo activó %2): responde con las respuestas de crisis fijadas y sigue el protocolo.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Crisis mode is on since %1: answer with the pinned crisis responses and follow the playbook.</source>
+        <translation>Modo crisis activo desde %1: responde con las respuestas de crisis fijadas y sigue el protocolo.</translation>
+    </message>
+</context>
+<context>
+    <name>CsatTab</name>
+    <message>
+        <location filename="../../ui/care_dialog.py" line="-163"/>
+        <source>Ask the customer to rate the help when a conversation is resolved</source>
+        <translation>Pedir al cliente que valore la atención al resolver una conversación</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>One question on the customer&apos;s channel, in their language, only in private conversations and while the channel lets us write to them. An answer from 1 to 5 is recorded against the conversation and the agent, thanked, and does not reopen the conversation.</source>
+        <translation>Una sola pregunta en el canal del cliente, en su idioma, solo en conversaciones privadas y mientras el canal nos deje escribirle. Una respuesta del 1 al 5 se registra en la conversación y el agente, se agradece y no reabre la conversación.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Spanish</source>
+        <translation>Español</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>English</source>
+        <translation>Inglés</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Question (%1)</source>
+        <translation>Pregunta (%1)</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Thanks (%1)</source>
+        <translation>Agradecimiento (%1)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Question</source>
+        <translation>Pregunta</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Thanks</source>
+        <translation>Agradecimiento</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source> h</source>
+        <translation> h</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>An answer counts if it comes within</source>
+        <translation>Una respuesta cuenta si llega en un plazo de</translation>
+    </message>
+    <message>
+        <location line="+25"/>
+        <source>The survey&apos;s texts cannot be empty.</source>
+        <translation>Los textos de la encuesta no pueden quedar vacíos.</translation>
+    </message>
+</context>
+<context>
     <name>CustomerPane</name>
     <message>
-        <location filename="../../ui/customer_pane.py" line="+267"/>
+        <location filename="../../ui/customer_pane.py" line="+263"/>
         <source>VIP</source>
         <translation>VIP</translation>
     </message>
@@ -847,7 +1260,7 @@
         <translation>No hay seguimientos pendientes.</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+4"/>
         <location line="+636"/>
         <source>Conversations</source>
         <translation>Conversaciones</translation>
@@ -986,6 +1399,437 @@
         <location line="+2"/>
         <source>Not saved: the notes can be at most %1 characters long.</source>
         <translation>No guardado: las notas pueden tener como máximo %1 caracteres.</translation>
+    </message>
+</context>
+<context>
+    <name>DashboardPdf</name>
+    <message>
+        <location filename="../../ui/dashboard_pdf.py" line="+120"/>
+        <source>%1 · page %2</source>
+        <translation>%1 · página %2</translation>
+    </message>
+    <message>
+        <location line="+140"/>
+        <source>Nothing in this range.</source>
+        <translation>Nada en este periodo.</translation>
+    </message>
+</context>
+<context>
+    <name>DashboardWindow</name>
+    <message>
+        <location filename="../../ui/dashboard.py" line="+43"/>
+        <location line="+15"/>
+        <location line="+525"/>
+        <source>Dashboard</source>
+        <translation>Panel de indicadores</translation>
+    </message>
+    <message>
+        <location line="-518"/>
+        <source>Date range</source>
+        <translation>Periodo</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Today</source>
+        <translation>Hoy</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Last 7 days</source>
+        <translation>Últimos 7 días</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Last 30 days</source>
+        <translation>Últimos 30 días</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>This month</source>
+        <translation>Este mes</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Custom range</source>
+        <translation>Periodo personalizado</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>From</source>
+        <translation>Desde</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>To</source>
+        <translation>Hasta</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Channel</source>
+        <translation>Canal</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>All channels</source>
+        <translation>Todos los canales</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Agent</source>
+        <translation>Agente</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Everyone</source>
+        <translation>Todo el equipo</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Refresh</source>
+        <translation>Actualizar</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Export CSV…</source>
+        <translation>Exportar CSV…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>One CSV file per table, in a folder you choose</source>
+        <translation>Un archivo CSV por tabla, en la carpeta que elijas</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Export PDF…</source>
+        <translation>Exportar PDF…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The whole dashboard on A4 pages, to print or send</source>
+        <translation>El panel completo en páginas A4, para imprimir o enviar</translation>
+    </message>
+    <message>
+        <location line="+60"/>
+        <location line="+1"/>
+        <location line="+393"/>
+        <source>By channel</source>
+        <translation>Por canal</translation>
+    </message>
+    <message>
+        <location line="-391"/>
+        <location line="+1"/>
+        <location line="+392"/>
+        <source>By agent</source>
+        <translation>Por agente</translation>
+    </message>
+    <message>
+        <location line="-390"/>
+        <location line="+1"/>
+        <location line="+390"/>
+        <source>Cost per channel</source>
+        <translation>Coste por canal</translation>
+    </message>
+    <message>
+        <location line="-275"/>
+        <source>%1 / 5</source>
+        <translation>%1 / 5</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Conversations</source>
+        <translation>Conversaciones</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>%1 customer messages · %2 replies</source>
+        <translation>%1 mensajes de clientes · %2 respuestas</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Conversations with a customer message in the range</source>
+        <translation>Conversaciones con algún mensaje de cliente en el periodo</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>First response (median)</source>
+        <translation>Primera respuesta (mediana)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+3"/>
+        <source>90% within %1</source>
+        <translation>el 90&#xa0;% en menos de %1</translation>
+    </message>
+    <message>
+        <location line="-2"/>
+        <source>Time to the first reply, counted in business hours</source>
+        <translation>Tiempo hasta la primera respuesta, contado en horario de atención</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Next response (median)</source>
+        <translation>Respuestas siguientes (mediana)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Time to answer each later customer message, counted in business hours</source>
+        <translation>Tiempo en contestar cada mensaje posterior del cliente, contado en horario de atención</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Resolution (median)</source>
+        <translation>Resolución (mediana)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>%1 resolved</source>
+        <translation>%1 resueltas</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>From the first message to resolved, in clock time</source>
+        <translation>Desde el primer mensaje hasta la resolución, en tiempo real</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>SLA compliance</source>
+        <translation>Cumplimiento del SLA</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>%1 of %2 responses on target</source>
+        <translation>%1 de %2 respuestas dentro del objetivo</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Customer satisfaction</source>
+        <translation>Satisfacción del cliente</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>%1 answers · %2 surveys sent</source>
+        <translation>%1 respuestas · %2 encuestas enviadas</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Reopen rate</source>
+        <translation>Tasa de reapertura</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>%1 of %2 resolved had been reopened</source>
+        <translation>%1 de %2 resueltas se habían reabierto</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Backlog now</source>
+        <translation>Pendientes ahora</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>%1 open</source>
+        <translation>%1 abiertas</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>%1 waiting · %2 past target · oldest wait %3</source>
+        <translation>%1 esperando · %2 fuera de objetivo · espera más larga %3</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Open conversations now, whatever the date range</source>
+        <translation>Conversaciones abiertas ahora, sea cual sea el periodo</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cost per resolved conversation</source>
+        <translation>Coste por conversación resuelta</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>%1 of agent time in all</source>
+        <translation>%1 de tiempo de agente en total</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Saving vs phone</source>
+        <translation>Ahorro frente al teléfono</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Phone would have cost %1 · return %2</source>
+        <translation>Por teléfono habría costado %1 · rendimiento %2</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>no data</source>
+        <translation>sin datos</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>%1 %2</source>
+        <translation>%1 %2</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Negative</source>
+        <translation>Negativo</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Neutral</source>
+        <translation>Neutro</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Positive</source>
+        <translation>Positivo</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>&lt; 1 h</source>
+        <translation>&lt; 1 h</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>1–4 h</source>
+        <translation>1–4 h</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>4–24 h</source>
+        <translation>4–24 h</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>1–3 d</source>
+        <translation>1–3 d</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>&gt; 3 d</source>
+        <translation>&gt; 3 d</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Customer messages by hour (%1)</source>
+        <translation>Mensajes de clientes por hora (%1)</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Customer messages by weekday</source>
+        <translation>Mensajes de clientes por día de la semana</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Customer messages by channel</source>
+        <translation>Mensajes de clientes por canal</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Resolved by case type</source>
+        <translation>Resueltas por tipo de caso</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>No case type</source>
+        <translation>Sin tipo de caso</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Sentiment of customer messages</source>
+        <translation>Sentimiento de los mensajes de clientes</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Satisfaction answers by score</source>
+        <translation>Respuestas de satisfacción por puntuación</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Backlog by waiting time (now)</source>
+        <translation>Pendientes por tiempo de espera (ahora)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>nobody waiting</source>
+        <translation>nadie esperando</translation>
+    </message>
+    <message>
+        <location line="+112"/>
+        <source>You are offline: these are the figures as of %1.</source>
+        <translation>Estás sin conexión: estas son las cifras de las %1.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>You are offline: the figures load once you are connected again.</source>
+        <translation>Estás sin conexión: las cifras se cargarán cuando vuelvas a estar conectado.</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <location line="+98"/>
+        <source>times in %1</source>
+        <translation>horas en %1</translation>
+    </message>
+    <message>
+        <location line="-96"/>
+        <source>loading…</source>
+        <translation>cargando…</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>updated %1</source>
+        <translation>actualizado a las %1</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>your own figures</source>
+        <translation>tus propias cifras</translation>
+    </message>
+    <message>
+        <location line="+24"/>
+        <source>Cost model: %1 an agent hour, %2 of agent time per reply, %3 a phone contact; %4 of resolved conversations would otherwise have called.</source>
+        <translation>Modelo de costes: %1 la hora de agente, %2 de agente por respuesta, %3 el contacto telefónico; el %4 de las conversaciones resueltas habría llamado si no.</translation>
+    </message>
+    <message>
+        <location line="+69"/>
+        <source>figures as of %1</source>
+        <translation>cifras a %1</translation>
+    </message>
+    <message>
+        <location line="+19"/>
+        <source>Export CSV: choose a folder</source>
+        <translation>Exportar CSV: elige una carpeta</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Could not write the CSV files: %1</source>
+        <translation>No se pudieron escribir los archivos CSV: %1</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Saved %1 CSV files in %2.</source>
+        <translation>Se han guardado %1 archivos CSV en %2.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Export PDF</source>
+        <translation>Exportar PDF</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>PDF files (*.pdf)</source>
+        <translation>Archivos PDF (*.pdf)</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Could not write the PDF: %1</source>
+        <translation>No se pudo escribir el PDF: %1</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Saved the dashboard (%1 pages) as %2.</source>
+        <translation>Se ha guardado el panel (%1 páginas) como %2.</translation>
     </message>
 </context>
 <context>
@@ -1180,6 +2024,14 @@
     </message>
 </context>
 <context>
+    <name>FeedDelegate</name>
+    <message>
+        <location filename="../../ui/feed_delegate.py" line="+89"/>
+        <source>Follow-up due</source>
+        <translation>Seguimiento</translation>
+    </message>
+</context>
+<context>
     <name>FollowUpRow</name>
     <message>
         <location filename="../../ui/customer_pane.py" line="-936"/>
@@ -1205,6 +2057,355 @@
         <location line="+1"/>
         <source>Mark follow-up %1 as done</source>
         <translation>Marcar como hecho el seguimiento del %1</translation>
+    </message>
+</context>
+<context>
+    <name>HoursEditor</name>
+    <message>
+        <location filename="../../ui/care_dialog.py" line="-686"/>
+        <location line="+31"/>
+        <source>Time zone</source>
+        <translation>Zona horaria</translation>
+    </message>
+    <message>
+        <location line="-30"/>
+        <source>Always open (24 hours, every day, no holidays)</source>
+        <translation>Siempre abierto (24 horas, todos los días, sin festivos)</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Open hours</source>
+        <translation>Horario de apertura</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Weekly hours</source>
+        <translation>Horario semanal</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Holidays</source>
+        <translation>Festivos</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Holiday date</source>
+        <translation>Fecha del festivo</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Add holiday</source>
+        <translation>Añadir festivo</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Remove holiday</source>
+        <translation>Quitar festivo</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Now</source>
+        <translation>Ahora</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Every week</source>
+        <translation>Cada semana</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Write a day&apos;s open hours as 09:00–14:00, 15:00–18:00; leave the day empty when closed. An interval that ends before it starts runs past midnight; 00:00–24:00 is the whole day.</source>
+        <translation>Escribe el horario de un día como 09:00–14:00, 15:00–18:00; deja el día vacío si está cerrado. Un intervalo que termina antes de empezar pasa de la medianoche; 00:00–24:00 es el día entero.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Holidays (closed all day)</source>
+        <translation>Festivos (cerrado todo el día)</translation>
+    </message>
+    <message>
+        <location line="+45"/>
+        <source>Not saved yet: the server shows its hours once saved.</source>
+        <translation>Aún sin guardar: el servidor mostrará su horario una vez guardado.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Open now</source>
+        <translation>Abierto ahora</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Closed now</source>
+        <translation>Cerrado ahora</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Open now; closes %1</source>
+        <translation>Abierto ahora; cierra el %1</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Closed now; opens %1</source>
+        <translation>Cerrado ahora; abre el %1</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>As saved: %1</source>
+        <translation>Guardado: %1</translation>
+    </message>
+    <message>
+        <location line="+59"/>
+        <source>%1: “%2” is not a time zone (for example Europe/Madrid).</source>
+        <translation>%1: «%2» no es una zona horaria (por ejemplo Europe/Madrid).</translation>
+    </message>
+    <message>
+        <location line="+24"/>
+        <source>%1, %2: “%3” is not an interval: write it as 09:00–18:00.</source>
+        <translation>%1, %2: «%3» no es un intervalo: escríbelo como 09:00–18:00.</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>%1, %2: “%3” is not a time of day (00:00 to 24:00).</source>
+        <translation>%1, %2: «%3» no es una hora del día (de 00:00 a 24:00).</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>%1, %2: “%3” starts at 24:00; start the next day at 00:00 instead.</source>
+        <translation>%1, %2: «%3» empieza a las 24:00; empiézalo el día siguiente a las 00:00.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>%1, %2: “%3” starts and ends at the same time; for the whole day write 00:00–24:00.</source>
+        <translation>%1, %2: «%3» empieza y termina a la misma hora; para el día entero escribe 00:00–24:00.</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>%1, %2: at most %3 intervals a day.</source>
+        <translation>%1, %2: como máximo %3 intervalos al día.</translation>
+    </message>
+</context>
+<context>
+    <name>HoursTab</name>
+    <message>
+        <location line="+12"/>
+        <source>Hours for</source>
+        <translation>Horario de</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Channel</source>
+        <translation>Canal</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Add hours for a channel</source>
+        <translation>Añadir horario para un canal</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Remove the channel&apos;s hours</source>
+        <translation>Quitar el horario del canal</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>A channel without hours of its own uses the team&apos;s.</source>
+        <translation>Un canal sin horario propio usa el del equipo.</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Team (all channels)</source>
+        <translation>Equipo (todos los canales)</translation>
+    </message>
+</context>
+<context>
+    <name>KpiFormat</name>
+    <message>
+        <location filename="../../ui/dashboard_model.py" line="-227"/>
+        <source>%1 s</source>
+        <translation>%1 s</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>%1 min</source>
+        <translation>%1 min</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>%1 h</source>
+        <translation>%1 h</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>%1 h %2 min</source>
+        <translation>%1 h %2 min</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>%1 d</source>
+        <translation>%1 d</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>%1 d %2 h</source>
+        <translation>%1 d %2 h</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>%1%</source>
+        <translation>%1&#xa0;%</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>%1 – %2</source>
+        <translation>%1 – %2</translation>
+    </message>
+</context>
+<context>
+    <name>KpiTableModel</name>
+    <message>
+        <location line="+115"/>
+        <source>All channels</source>
+        <translation>Todos los canales</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Everyone</source>
+        <translation>Todo el equipo</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Agent %1</source>
+        <translation>Agente %1</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Channel</source>
+        <translation>Canal</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Agent</source>
+        <translation>Agente</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Conversations</source>
+        <translation>Conversaciones</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Customer
+messages</source>
+        <translation>Mensajes
+de clientes</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Customer messages</source>
+        <translation>Mensajes de clientes</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Replies</source>
+        <translation>Respuestas</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Resolved</source>
+        <translation>Resueltas</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>First response
+median</source>
+        <translation>Primera respuesta
+mediana</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>First response median (min)</source>
+        <translation>Primera respuesta mediana (min)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>First response
+90th percentile</source>
+        <translation>Primera respuesta
+percentil 90</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>First response p90 (min)</source>
+        <translation>Primera respuesta p90 (min)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Next response
+median</source>
+        <translation>Respuestas siguientes
+mediana</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Next response median (min)</source>
+        <translation>Respuestas siguientes mediana (min)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Resolution
+median</source>
+        <translation>Resolución
+mediana</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Resolution median (min)</source>
+        <translation>Resolución mediana (min)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>SLA
+compliance</source>
+        <translation>Cumplimiento
+del SLA</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>SLA compliance (%)</source>
+        <translation>Cumplimiento del SLA (%)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>CSAT</source>
+        <translation>CSAT</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>CSAT average (1-5)</source>
+        <translation>CSAT media (1-5)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>CSAT
+answers</source>
+        <translation>Respuestas
+CSAT</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>CSAT answers</source>
+        <translation>Respuestas CSAT</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Reopen
+rate</source>
+        <translation>Tasa de
+reapertura</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Reopen rate (%)</source>
+        <translation>Tasa de reapertura (%)</translation>
     </message>
 </context>
 <context>
@@ -1240,13 +2441,13 @@
         <translation>%1 d %2 h</translation>
     </message>
     <message>
-        <location line="+392"/>
+        <location line="+393"/>
         <location line="+15"/>
         <source>Team board</source>
         <translation>Panel del equipo</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+6"/>
         <source>Reason (optional)</source>
         <translation>Motivo (opcional)</translation>
     </message>
@@ -1262,23 +2463,28 @@
     </message>
     <message>
         <location line="+2"/>
-        <location line="+383"/>
+        <location line="+390"/>
         <source>Routing settings…</source>
         <translation>Reglas de reparto…</translation>
     </message>
     <message>
-        <location line="-381"/>
-        <location line="+377"/>
+        <location line="-387"/>
+        <source>Hours and SLA…</source>
+        <translation>Horario y SLA…</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <location line="+380"/>
         <source>Edit agent…</source>
         <translation>Editar agente…</translation>
     </message>
     <message>
-        <location line="-375"/>
+        <location line="-378"/>
         <source>Read only: only leads move conversations.</source>
         <translation>Solo lectura: solo los supervisores mueven conversaciones.</translation>
     </message>
     <message>
-        <location line="+14"/>
+        <location line="+15"/>
         <location line="+9"/>
         <source>Agents</source>
         <translation>Agentes</translation>
@@ -1290,18 +2496,18 @@
     </message>
     <message>
         <location line="+10"/>
-        <location line="+182"/>
-        <location line="+128"/>
+        <location line="+183"/>
+        <location line="+129"/>
         <source>Unassigned queue</source>
         <translation>Cola sin asignar</translation>
     </message>
     <message>
-        <location line="-269"/>
+        <location line="-271"/>
         <source>Drag conversations onto an agent, or onto the queue to unassign them; right-click for more.</source>
         <translation>Arrastra conversaciones a un agente, o a la cola para desasignarlas; clic derecho para más opciones.</translation>
     </message>
     <message>
-        <location line="+138"/>
+        <location line="+139"/>
         <source>Conversations of %1</source>
         <translation>Conversaciones de %1</translation>
     </message>
@@ -1351,7 +2557,7 @@
         <translation>%1 movimientos pendientes de enviar.</translation>
     </message>
     <message>
-        <location line="+41"/>
+        <location line="+42"/>
         <source>Already there: nothing to move.</source>
         <translation>Ya están ahí: nada que mover.</translation>
     </message>
@@ -1386,7 +2592,7 @@
         <translation>Abrir conversación</translation>
     </message>
     <message>
-        <location line="+60"/>
+        <location line="+64"/>
         <source>Routing settings saved.</source>
         <translation>Reglas de reparto guardadas.</translation>
     </message>
@@ -1467,23 +2673,23 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../ui/main_window.py" line="+76"/>
+        <location filename="../../ui/main_window.py" line="+89"/>
         <source>Workstation — %1</source>
         <translation>Workstation — %1</translation>
     </message>
     <message>
         <location line="+13"/>
-        <location line="+725"/>
+        <location line="+916"/>
         <source>Conversations</source>
         <translation>Conversaciones</translation>
     </message>
     <message>
-        <location line="-718"/>
+        <location line="-911"/>
         <source>Search messages, customers, numbers…</source>
         <translation>Buscar mensajes, clientes, números…</translation>
     </message>
     <message>
-        <location line="+72"/>
+        <location line="+106"/>
         <source>Select a conversation in the feed.</source>
         <translation>Selecciona una conversación de la lista.</translation>
     </message>
@@ -1494,27 +2700,27 @@
     </message>
     <message>
         <location line="+1"/>
-        <location line="+635"/>
+        <location line="+794"/>
         <source>Canned responses</source>
         <translation>Respuestas predefinidas</translation>
     </message>
     <message>
-        <location line="-616"/>
+        <location line="-767"/>
         <source>Syncing… %p%</source>
         <translation>Sincronizando… %p%</translation>
     </message>
     <message>
-        <location line="+189"/>
+        <location line="+275"/>
         <source>%1 not sent</source>
         <translation>%1 sin enviar</translation>
     </message>
     <message>
-        <location line="-80"/>
+        <location line="-136"/>
         <source>● Online</source>
         <translation>● En línea</translation>
     </message>
     <message>
-        <location line="-215"/>
+        <location line="-287"/>
         <source>All conversations</source>
         <translation>Todas las conversaciones</translation>
     </message>
@@ -1534,7 +2740,42 @@
         <translation>Resueltas</translation>
     </message>
     <message>
-        <location line="+214"/>
+        <location line="+0"/>
+        <source>Follow-ups due</source>
+        <translation>Seguimientos pendientes</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Order of the feed</source>
+        <translation>Orden de la lista</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Newest first</source>
+        <translation>Más recientes primero</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Priority first</source>
+        <translation>Prioridad primero</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Least time left first</source>
+        <translation>Menos tiempo restante primero</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Only conversations of this case type</source>
+        <translation>Solo las conversaciones de este tipo de caso</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Any case type</source>
+        <translation>Cualquier tipo de caso</translation>
+    </message>
+    <message>
+        <location line="+273"/>
         <source>● Connecting…</source>
         <translation>● Conectando…</translation>
     </message>
@@ -1549,7 +2790,77 @@
         <translation>%1 en cola</translation>
     </message>
     <message>
-        <location line="+244"/>
+        <location line="+59"/>
+        <source>Open</source>
+        <translation>Abierto</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Closed</source>
+        <translation>Cerrado</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Open · closes %1</source>
+        <translation>Abierto · cierra %1</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Closed · opens %1</source>
+        <translation>Cerrado · abre %1</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Business hours: %1</source>
+        <translation>Horario de atención: %1</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>open</source>
+        <translation>abierto</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>closed</source>
+        <translation>cerrado</translation>
+    </message>
+    <message>
+        <location line="+192"/>
+        <source>%1 h %2 min</source>
+        <translation>%1 h %2 min</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>%1 min</source>
+        <translation>%1 min</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>First response due in %1</source>
+        <translation>Primera respuesta en %1</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Next response due in %1</source>
+        <translation>Siguiente respuesta en %1</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>First response overdue by %1</source>
+        <translation>Primera respuesta con %1 de retraso</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Next response overdue by %1</source>
+        <translation>Siguiente respuesta con %1 de retraso</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Due at %1</source>
+        <translation>Vence a las %1</translation>
+    </message>
+    <message>
+        <location line="+59"/>
         <source>Assign to me; the arrow assigns to a colleague or the queue</source>
         <translation>Asignármela; la flecha la asigna a otra persona o a la cola</translation>
     </message>
@@ -1584,7 +2895,12 @@
         <translation>Cancelar</translation>
     </message>
     <message>
-        <location line="+195"/>
+        <location line="+47"/>
+        <source>Possible crisis</source>
+        <translation>Posible crisis</translation>
+    </message>
+    <message>
+        <location line="+183"/>
         <source>Search</source>
         <translation>Buscar</translation>
     </message>
@@ -1690,18 +3006,18 @@
         <translation>Turno terminado: %1 conversaciones traspasadas.</translation>
     </message>
     <message>
-        <location line="-926"/>
-        <location line="+417"/>
+        <location line="-1119"/>
+        <location line="+575"/>
         <source>Unassigned</source>
         <translation>Sin asignar</translation>
     </message>
     <message>
-        <location line="-200"/>
+        <location line="-286"/>
         <source>● Session expired — sign in again</source>
         <translation>● Sesión caducada — vuelve a iniciar sesión</translation>
     </message>
     <message>
-        <location line="+202"/>
+        <location line="+288"/>
         <source>Assigned to you</source>
         <translation>Asignada a ti</translation>
     </message>
@@ -1732,7 +3048,7 @@
         <translation>Resolver</translation>
     </message>
     <message>
-        <location line="+159"/>
+        <location line="+192"/>
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>
@@ -1760,7 +3076,7 @@
 <context>
     <name>Notifier</name>
     <message>
-        <location filename="../../ui/notifier.py" line="+39"/>
+        <location filename="../../ui/notifier.py" line="+43"/>
         <source>Show Workstation</source>
         <translation>Mostrar Workstation</translation>
     </message>
@@ -1770,7 +3086,22 @@
         <translation>Workstation — %1 en espera</translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+16"/>
+        <source>Response overdue: %1</source>
+        <translation>Respuesta vencida: %1</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Response overdue in the team: %1</source>
+        <translation>Respuesta vencida en el equipo: %1</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Follow-up due: %1</source>
+        <translation>Seguimiento pendiente: %1</translation>
+    </message>
+    <message>
+        <location line="+7"/>
         <source>Assigned to you</source>
         <translation>Asignada a ti</translation>
     </message>
@@ -1788,6 +3119,104 @@
         <location line="+0"/>
         <source>A teammate</source>
         <translation>Alguien del equipo</translation>
+    </message>
+</context>
+<context>
+    <name>PlaybookDialog</name>
+    <message>
+        <location filename="../../ui/crisis_banner.py" line="-219"/>
+        <location line="+4"/>
+        <source>Crisis playbook</source>
+        <translation>Protocolo de crisis</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+8"/>
+        <source>No playbook has been written yet.</source>
+        <translation>Todavía no se ha escrito ningún protocolo.</translation>
+    </message>
+</context>
+<context>
+    <name>PriorityTab</name>
+    <message>
+        <location filename="../../ui/care_dialog.py" line="+226"/>
+        <source>The server&apos;s built-in keyword lists are in use. Lists you write here replace them, for both languages.</source>
+        <translation>Se usan las listas de palabras clave integradas del servidor. Las listas que escribas aquí las sustituyen, en los dos idiomas.</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Negations (a keyword shortly after one does not count)</source>
+        <translation>Negaciones (una palabra clave poco después de una de ellas no cuenta)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Spanish</source>
+        <translation>Español</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>English</source>
+        <translation>Inglés</translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <source>Levels added for a VIP customer</source>
+        <translation>Niveles que suma un cliente VIP</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Levels added for a public post</source>
+        <translation>Niveles que suma una publicación pública</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Unanswered messages from a customer that raise the priority</source>
+        <translation>Mensajes sin respuesta de un cliente que suben la prioridad</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>… when they come within</source>
+        <translation>… si llegan en</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>A negation counts up to this many words before a keyword</source>
+        <translation>Una negación cuenta hasta estas palabras antes de una palabra clave</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>None</source>
+        <translation>Ninguno</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Never</source>
+        <translation>Nunca</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source> min</source>
+        <translation> min</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source> words</source>
+        <translation> palabras</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>One keyword or phrase per line; capitals and accents do not matter. A word ending in * matches every word that starts with it (at least three letters before *). The strongest level found wins.</source>
+        <translation>Una palabra clave o frase por línea; no importan las mayúsculas ni las tildes. Una palabra que termina en * coincide con todas las que empiezan igual (al menos tres letras antes del *). Gana el nivel más alto encontrado.</translation>
+    </message>
+    <message>
+        <location line="+45"/>
+        <source>%1: “%2…” is longer than %3 characters.</source>
+        <translation>%1: «%2…» tiene más de %3 caracteres.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>%1: at most %2 lines.</source>
+        <translation>%1: como máximo %2 líneas.</translation>
     </message>
 </context>
 <context>
@@ -1997,6 +3426,88 @@
         <location line="+0"/>
         <source>Keys</source>
         <translation>Teclas</translation>
+    </message>
+</context>
+<context>
+    <name>SlaTab</name>
+    <message>
+        <location filename="../../ui/care_dialog.py" line="-226"/>
+        <location line="+68"/>
+        <source>Channel</source>
+        <translation>Canal</translation>
+    </message>
+    <message>
+        <location line="-68"/>
+        <location line="+69"/>
+        <source>Priority</source>
+        <translation>Prioridad</translation>
+    </message>
+    <message>
+        <location line="-68"/>
+        <location line="+69"/>
+        <source>First response</source>
+        <translation>Primera respuesta</translation>
+    </message>
+    <message>
+        <location line="-69"/>
+        <location line="+70"/>
+        <source>Next response</source>
+        <translation>Siguiente respuesta</translation>
+    </message>
+    <message>
+        <location line="-65"/>
+        <source>Response-time targets</source>
+        <translation>Objetivos de tiempo de respuesta</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Add target</source>
+        <translation>Añadir objetivo</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Remove target</source>
+        <translation>Quitar objetivo</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Count the targets in business hours only (closed time does not count)</source>
+        <translation>Contar los objetivos solo en horario de atención (el tiempo cerrado no cuenta)</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The team has no targets of its own yet: the server&apos;s built-in targets apply. Targets you add here replace all of them.</source>
+        <translation>El equipo aún no tiene objetivos propios: se aplican los objetivos integrados del servidor. Los objetivos que añadas aquí los sustituyen todos.</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Targets are in minutes; “None” sets no clock of that kind. For a conversation the most specific row wins: its channel and priority, then all channels with its priority, then its channel with any priority, then all channels with any priority.</source>
+        <translation>Los objetivos van en minutos; «Ninguno» no pone reloj de ese tipo. Para una conversación gana la fila más específica: su canal y su prioridad, luego todos los canales con su prioridad, luego su canal con cualquier prioridad y, por último, todos los canales con cualquier prioridad.</translation>
+    </message>
+    <message>
+        <location line="+27"/>
+        <source>None</source>
+        <translation>Ninguno</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source> min</source>
+        <translation> min</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>All channels</source>
+        <translation>Todos los canales</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Any priority</source>
+        <translation>Cualquier prioridad</translation>
+    </message>
+    <message>
+        <location line="+41"/>
+        <source>Two targets for %1 with %2: keep one.</source>
+        <translation>Dos objetivos para %1 con %2: deja uno.</translation>
     </message>
 </context>
 <context>
@@ -2287,6 +3798,16 @@
         <source>Team board</source>
         <translation>Panel del equipo</translation>
     </message>
+    <message>
+        <location line="+1"/>
+        <source>Dashboard</source>
+        <translation>Panel de indicadores</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Hours, SLA and priority rules…</source>
+        <translation>Horario, SLA y reglas de prioridad…</translation>
+    </message>
 </context>
 <context>
     <name>agent_status</name>
@@ -2417,7 +3938,7 @@
 <context>
     <name>channel</name>
     <message>
-        <location filename="../../ui/style.py" line="+29"/>
+        <location filename="../../ui/style.py" line="+37"/>
         <source>WhatsApp</source>
         <translation>WhatsApp</translation>
     </message>
