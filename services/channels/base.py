@@ -39,6 +39,9 @@ class InboundMessage:
     text: str  # plain text to show: body, caption, or a short description of a non-text message
     sent_at: datetime
     reply_to_provider_id: str | None = None
+    # A public post (an X mention, a comment on a page's post) rather than a private message: it joins the
+    # customer's open public conversation on the channel, kept apart from their private one.
+    public: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,9 @@ class WebhookBatch:
 class OutboundText:
     recipient_handle: str
     text: str
+    # For a public conversation: the customer's newest public post, which the answer replies to publicly.
     reply_to_provider_id: str | None = None
+    public: bool = False
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,7 @@ class Dispatcher:
             ).all()
         return list(rows)
 
-    def _oldest_pending(self, conversation_id: int) -> tuple[Message, str] | None:
+    def _oldest_pending(self, conversation_id: int) -> tuple[Message, OutboundText] | None:
         with Session(self._engine) as s:
             message = s.exec(
                 select(Message)
@@ -110,8 +110,18 @@ class Dispatcher:
                 return None
             conversation = s.get(Conversation, message.conversation_id)
             identity = s.get(Identity, conversation.identity_id)
+            reply_to = None
+            if conversation.public:
+                # A public answer replies to the customer's newest public post in the conversation.
+                reply_to = s.exec(
+                    select(Message.provider_id)
+                    .where(Message.conversation_id == conversation.id, Message.direction == "in",
+                           Message.provider_id.is_not(None))
+                    .order_by(Message.created_at.desc(), Message.id.desc()).limit(1)
+                ).first()
             s.expunge(message)
-            return message, identity.handle
+            return message, OutboundText(recipient_handle=identity.handle, text=message.text,
+                                         reply_to_provider_id=reply_to, public=conversation.public)
 
     def _finish(self, message_id: int, *, provider_id: str | None = None, error: ChannelError | None = None) -> int:
         with Session(self._engine) as s:
@@ -139,7 +149,7 @@ class Dispatcher:
                     return
                 await self._send(*loaded)
 
-    async def _send(self, message: Message, handle: str) -> None:
+    async def _send(self, message: Message, outbound: OutboundText) -> None:
         connector = self._connectors.get(message.channel)
         if connector is None:
             error = ChannelError(ErrorKind.PERMISSION, f"{message.channel} is not configured on this server")
@@ -147,7 +157,7 @@ class Dispatcher:
             return
         for attempt in range(1, self._attempts + 1):
             try:
-                result = await connector.send(OutboundText(recipient_handle=handle, text=message.text))
+                result = await connector.send(outbound)
             except ChannelError as exc:
                 if exc.kind == ErrorKind.RETRYABLE and attempt < self._attempts:
                     # The provider's Retry-After wins over our own backoff: never hammer.

@@ -137,13 +137,14 @@ _CARE_COLS = ("status", "priority", "priority_reasons", "public", "sla_kind", "s
               "reopened_count", "resolved_at", "channel", "customer_id")
 
 
-def _open_conversations(conn: sa.Connection, identities: list[dict], channel_of: dict[int, str],
-                        reopen_after: datetime) -> dict[int, dict]:
-    """identity id → the conversation a new message of theirs joins: the newest not resolved, else the newest
-    resolved since `reopen_after` (it reopens), else a new one."""
-    ids = [row["id"] for row in identities]
-    found: dict[int, dict] = {}
-    reopenable: dict[int, dict] = {}
+def _open_conversations(conn: sa.Connection, wanted: dict[tuple[int, bool], dict], channel_of: dict[int, str],
+                        reopen_after: datetime) -> dict[tuple[int, bool], dict]:
+    """(identity id, public) → the conversation a new message of theirs joins: their newest private (or public)
+    one not resolved, else the newest resolved since `reopen_after` (it reopens), else a new one. A customer's
+    public posts and private messages on one channel are two conversations."""
+    ids = sorted({identity_id for identity_id, _public in wanted})
+    found: dict[tuple[int, bool], dict] = {}
+    reopenable: dict[tuple[int, bool], dict] = {}
     cols = (V.c.id, V.c.identity_id, V.c.last_message_at, V.c.last_message_preview, V.c.last_message_direction,
             V.c.last_inbound_at, V.c.inbound_count, V.c.waiting_since, *(V.c[name] for name in _CARE_COLS))
     for i in range(0, len(ids), 500):
@@ -154,24 +155,26 @@ def _open_conversations(conn: sa.Connection, identities: list[dict], channel_of:
             .order_by(V.c.id.desc())
         ).mappings():
             target = reopenable if row["status"] == "resolved" else found
-            target.setdefault(row["identity_id"], dict(row))
-    for identity_id, row in reopenable.items():
-        if identity_id not in found:
-            found[identity_id] = row
-    missing = [row for row in identities if row["id"] not in found]
+            target.setdefault((row["identity_id"], bool(row["public"])), dict(row))
+    for key, row in reopenable.items():
+        if key not in found:
+            found[key] = row
+    missing = [(key, row) for key, row in wanted.items() if key not in found]
     if missing:
         now = utcnow()
         new_ids = conn.execute(
             sa.insert(V).returning(V.c.id, sort_by_parameter_order=True),
             [{"customer_id": row["customer_id"], "identity_id": row["id"], "channel": channel_of[row["id"]],
-              "status": "open", "version": 1, "inbound_count": 0, "last_message_preview": "", "created_at": now}
-             for row in missing],
+              "status": "open", "version": 1, "inbound_count": 0, "last_message_preview": "", "created_at": now,
+              "public": public}
+             for (_iid, public), row in missing],
         ).scalars().all()
-        for row, cid in zip(missing, new_ids):
-            found[row["id"]] = {"id": cid, "identity_id": row["id"], "last_message_at": None,
+        for ((_iid, public), row), cid in zip(missing, new_ids):
+            found[(row["id"], public)] = {
+                                "id": cid, "identity_id": row["id"], "last_message_at": None,
                                 "last_message_preview": "", "last_message_direction": None,
                                 "last_inbound_at": None, "inbound_count": 0, "waiting_since": None,
-                                "status": "open", "priority": "normal", "priority_reasons": "[]", "public": False,
+                                "status": "open", "priority": "normal", "priority_reasons": "[]", "public": public,
                                 "sla_kind": None, "sla_due_at": None, "sla_target_seconds": None,
                                 "sla_breached_at": None, "first_replied_at": None, "unanswered_count": 0,
                                 "snoozed_until": None, "snooze_until_reply": False, "reopened_count": 0,
@@ -181,12 +184,12 @@ def _open_conversations(conn: sa.Connection, identities: list[dict], channel_of:
 
 
 def _care(session: Session, conn: sa.Connection, touched: dict[int, dict], texts: dict[int, list[str]],
-          rows: dict[int, list[dict]] | None = None) -> None:
+          rows: dict[int, list[dict]] | None = None, rules: care.Rules | None = None) -> None:
     """Applies the care rules to conversations that got customer messages: reopening and waking, priority,
     and the response clock. Each message's row (`rows`, in the order of `texts`) gets its sentiment and the
     level its own words have under the priority rules (without the VIP, public and repeat bumps, which are
     about the conversation); crisis mode raises the conversation of a message about the crisis to urgent."""
-    rules = care.load(session)
+    rules = rules or care.load(session)
     crisis_mode = crisis.for_ingest(session)
     customer_ids = sorted({c["customer_id"] for c in touched.values()})
     vip: dict[int, bool] = {}
@@ -237,8 +240,11 @@ def store_inbound_many(session: Session, messages: list[InboundMessage]) -> int:
         return 0
     identities = _identities(session, conn, fresh)
     channel_of = {row["id"]: key[0] for key, row in identities.items()}
-    reopen_days = care.load(session).settings.reopen_days
-    conversations = _open_conversations(conn, list({r["id"]: r for r in identities.values()}.values()), channel_of,
+    rules = care.load(session)  # read once per group: reopening here, priority and clocks in _care
+    reopen_days = rules.settings.reopen_days
+    wanted = {(identities[(m.channel, m.sender_handle)]["id"], m.public): identities[(m.channel, m.sender_handle)]
+              for m in fresh}
+    conversations = _open_conversations(conn, wanted, channel_of,
                                         utcnow() - timedelta(days=reopen_days) if reopen_days else utcnow())
     rows = []
     touched: dict[int, dict] = {}
@@ -248,7 +254,7 @@ def store_inbound_many(session: Session, messages: list[InboundMessage]) -> int:
     surveys = csat.pending_surveys(session, conn, conversations.values(), fresh)
     answers: list[tuple[dict, int, InboundMessage, dict]] = []
     for msg in fresh:
-        conversation = conversations[identities[(msg.channel, msg.sender_handle)]["id"]]
+        conversation = conversations[(identities[(msg.channel, msg.sender_handle)]["id"], msg.public)]
         answer = csat.take_answer(surveys, conversation["id"], msg) if surveys else None
         rows.append({"conversation_id": conversation["id"], "channel": msg.channel, "direction": "in",
                      "text": msg.text, "kind": msg.kind, "provider_id": msg.provider_message_id,
@@ -270,7 +276,7 @@ def store_inbound_many(session: Session, messages: list[InboundMessage]) -> int:
         touched[conversation["id"]] = conversation
         texts[conversation["id"]].append(msg.text)
         inbound_rows[conversation["id"]].append(rows[-1])
-    _care(session, conn, {cid: c for cid, c in touched.items() if texts[cid]}, texts, inbound_rows)
+    _care(session, conn, {cid: c for cid, c in touched.items() if texts[cid]}, texts, inbound_rows, rules)
     message_ids = conn.execute(sa.insert(M).returning(M.c.id, sort_by_parameter_order=True), rows).scalars().all()
     # One statement for every conversation touched; a late older message leaves its latest message as it was.
     conn.execute(
