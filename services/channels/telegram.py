@@ -125,7 +125,7 @@ def _content(message: dict[str, Any]) -> tuple[str, str]:
 def parse_update(update: Any, *, account_id: str) -> InboundMessage | None:
     """One customer's message from an Update, or None for what agents do not answer here (logged why)."""
     update = _dict(update)
-    update_id = update.get("update_id")
+    update_id = _int(update.get("update_id"))
     edited = "message" not in update and "edited_message" in update
     message = _dict(update.get("edited_message") if edited else update.get("message"))
     if not message:

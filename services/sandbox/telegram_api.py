@@ -7,7 +7,8 @@ method is `POST <sandbox>/telegram/bot<token>/<method>`. What it reproduces:
   status equal to error_code; a wrong token is 401 "Unauthorized", an unparsable one or an unknown method 404;
 - parameters come in the query string, a form or a JSON body; method names ignore case, as Telegram's do;
 - getUpdates returns unconfirmed updates oldest first; asking with an offset forgets every update below it
-  (a negative offset keeps only the last ones); with a timeout it waits for the next update; a second
+  (a negative offset keeps only the last ones; an offset past every id given out, left from an earlier id
+  sequence, forgets nothing); with a timeout it waits for the next update; a second
   getUpdates ends a waiting one with 409 "terminated by other getUpdates request"; a webhook set makes it 409;
 - sendMessage checks chat_id, text (1-4096 characters), parse_mode and reply_parameters, and answers the sent
   Message; a chat the bot never heard from is "chat not found", a customer who blocked the bot gets 403.
@@ -296,6 +297,11 @@ class TelegramSandbox:
     # -- getUpdates -----------------------------------------------------------------------------------------
     def _confirm(self, offset: int | None) -> None:
         if offset is None or offset == 0:
+            return
+        if offset > self.next_update_id:
+            # An offset past every id handed out comes from an earlier id sequence (Telegram picks a random
+            # next id after a week without updates; a sandbox restarts): it confirms nothing, and the new,
+            # lower ids are delivered until the bot confirms them with their own offset.
             return
         if offset > 0:
             self.updates = [u for u in self.updates if u["update_id"] >= offset]

@@ -64,8 +64,12 @@ def message_now(stack, token: str, message_id: int) -> dict:
 
 
 def settled(stack, token: str, message_id: int, timeout: float = 20) -> dict:
-    return wait_for(lambda: (lambda m: m if m["delivery_state"] not in ("pending",) else None)(
-        message_now(stack, token, message_id)), timeout=timeout, what="the reply left the server")
+    """The reply once the server is done sending it (accepted or failed)."""
+    def done() -> dict | None:
+        message = message_now(stack, token, message_id)
+        return message if message["delivery_state"] != "pending" else None
+
+    return wait_for(done, timeout=timeout, what="the reply left the server")
 
 
 def test_a_customer_message_shows_in_sync_as_a_telegram_conversation(stack):

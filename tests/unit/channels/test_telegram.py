@@ -228,6 +228,14 @@ def test_a_page_of_skipped_updates_still_confirms_them():
     assert result.batch.messages == [] and result.cursor == "901"
 
 
+def test_the_cursor_follows_the_ids_received_even_below_the_old_one():
+    # After a week without updates Telegram restarts update_ids at a random value, possibly lower: keeping
+    # the higher old offset would never confirm the new updates, and they would come again forever.
+    result = run(BotApi(ok([update(117314199, text="una semana después")])), lambda c: c.poll("727334708"))
+    assert [m.text for m in result.batch.messages] == ["una semana después"]
+    assert result.cursor == "117314200"
+
+
 def test_the_read_timeout_outlasts_the_long_poll():
     seen: list[dict] = []
 
@@ -243,6 +251,7 @@ def test_an_unreadable_cursor_polls_from_the_oldest_unconfirmed_update(caplog):
     api = BotApi(ok([]))
     run(api, lambda c: c.poll("not-a-number"))
     assert "offset" not in api.bodies()[0]
+    assert any("not an update id" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
 
 
 def test_a_malformed_getupdates_answer_is_an_error_not_an_empty_page():

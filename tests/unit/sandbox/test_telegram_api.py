@@ -403,3 +403,18 @@ def test_mounted_beside_whatsapp_a_telegram_customer_answers_a_survey_on_telegra
     answer = page[1]["message"]
     assert answer["chat"]["id"] == persona.telegram_chat_id and parse_answer(answer["text"]) in range(1, 6)
     assert receiver.attempts == []  # nothing went by WhatsApp
+
+
+def test_a_stale_offset_from_an_earlier_id_sequence_loses_nothing(serve):
+    """Telegram picks a random next update_id after a week without updates (and a sandbox restarts with new
+    ids): the bot's saved offset is then above the new ids. The updates still come, and the connector's next
+    cursor follows the ids it got, so they are confirmed instead of coming forever."""
+    base = serve(telegram_api.create_app(TelegramSandboxConfig(token=TOKEN, first_update_id=117314199)))
+    inbound(base, text="después de una semana")
+    stale = "727334708"
+    first = run(base, lambda c: c.poll(stale))
+    assert [m.text for m in first.batch.messages] == ["después de una semana"]
+    assert first.cursor == "117314200"
+    assert state(base)["pending_update_ids"] == [117314199]
+    run(base, lambda c: c.poll(first.cursor))
+    assert state(base)["pending_update_ids"] == []
