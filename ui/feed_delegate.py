@@ -17,6 +17,7 @@ HIGHLIGHT = QColor("#FFE58A")
 CLOCK_COLOURS = {"green": QColor("#2E7D32"), "amber": QColor("#B26A00"), "red": QColor("#C62828")}
 PRIORITY_COLOURS = {"urgent": QColor("#C62828"), "high": QColor("#E67700")}
 FOLLOW_UP = QColor("#6D28D9")
+PUBLIC = QColor("#0E7490")
 
 PAD = 10
 BADGE = 28
@@ -84,6 +85,9 @@ class FeedDelegate(QStyledItemDelegate):
             preview = "↩ " + preview
         dot_space = 14 if unread else 0
         preview_right = rect.right() - PAD - dot_space
+        if index.data(fm.PublicRole):
+            preview_right = self._paint_chip(painter, option.font, preview_right, top + line_h + 4, line_h,
+                                             self.tr("Public"), PUBLIC, filled=False) - 6
         if index.data(fm.FollowUpDueRole):
             preview_right = self._paint_chip(painter, option.font, preview_right, top + line_h + 4, line_h,
                                              self.tr("Follow-up due"), FOLLOW_UP, filled=False) - 6

@@ -29,6 +29,7 @@ PriorityRole = Qt.ItemDataRole.UserRole + 8
 ClockRole = Qt.ItemDataRole.UserRole + 9  # workstation.sla.Clock or None, as of now
 FollowUpDueRole = Qt.ItemDataRole.UserRole + 10  # a check-in is due now
 CaseTypeRole = Qt.ItemDataRole.UserRole + 11
+PublicRole = Qt.ItemDataRole.UserRole + 12  # a public conversation (mentions, comments)
 
 PAGE = 64  # rows read together when the view reaches rows not yet in memory
 MAX_ROWS = 1024  # rows kept in memory at most (a few screenfuls around the view)
@@ -72,6 +73,8 @@ class FeedModel(QAbstractListModel):
             return row.follow_up_due_at is not None and row.follow_up_due_at <= datetime.now(timezone.utc)
         if role == CaseTypeRole:
             return row.case_type
+        if role == PublicRole:
+            return row.public
         if role == ChannelRole:
             return row.channel
         if role == CustomerNameRole:

@@ -38,7 +38,7 @@ from ui.shortcut_sheet import ShortcutSheet
 from ui.style import app_icon, channel_name, status_name, title_font
 from ui.thread_delegate import ThreadDelegate
 from ui.thread_model import FailedRole, OpIdRole, ThreadModel, fill
-from workstation import canned, protocol, sla
+from workstation import canned, channels, protocol, sla
 from workstation.cache import FEED_VIEWS, CAgent, ChangeSet, FeedRow, SearchHit
 from workstation.errors import AuthError, NetworkError, ServerError
 from workstation.library import CannedStore
@@ -62,6 +62,13 @@ CLOCK_STYLES = {
     "amber": "background: #B26A00; color: white; border-radius: 4px; padding: 1px 6px;",
     "red": "background: #C62828; color: white; border-radius: 4px; padding: 1px 6px;",
 }
+WINDOW_STYLES = {
+    "green": "color: #2E7D32;",
+    "amber": "color: #B26A00; font-weight: bold;",
+    "red": "color: #C62828; font-weight: bold;",
+}
+PUBLIC_STYLE = "color: #0E7490; border: 1px solid #0E7490; border-radius: 4px; padding: 0 5px;"
+PRIVATE_STYLE = "color: #6B7280; border: 1px solid #9CA3AF; border-radius: 4px; padding: 0 5px;"
 PRIORITY_STYLES = {
     "urgent": "color: #C62828; border: 1px solid #C62828; border-radius: 4px; padding: 0 5px; font-weight: bold;",
     "high": "color: #E67700; border: 1px solid #E67700; border-radius: 4px; padding: 0 5px; font-weight: bold;",
@@ -161,6 +168,14 @@ class MainWindow(QMainWindow):
         self.priority_label.setObjectName("priorityLabel")
         self.priority_label.setTextFormat(Qt.TextFormat.PlainText)
         self.priority_label.hide()
+        # Public (mentions, comments) or private; and the channel's reply window (WhatsApp, Messenger, Instagram).
+        self.public_label = QLabel(self)
+        self.public_label.setObjectName("publicLabel")
+        self.public_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.window_label = QLabel(self)
+        self.window_label.setObjectName("replyWindow")
+        self.window_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.window_label.hide()
         self.presence_label = QLabel(self)
         self.presence_label.setObjectName("presenceLabel")
         self.presence_label.setTextFormat(Qt.TextFormat.PlainText)
@@ -197,6 +212,8 @@ class MainWindow(QMainWindow):
         care_line.setSpacing(6)
         care_line.addWidget(self.priority_label)
         care_line.addWidget(self.sla_label)
+        care_line.addWidget(self.public_label)
+        care_line.addWidget(self.window_label)
         care_line.addWidget(self.presence_label, 1)
         header_rows.addLayout(care_line)
         self.header = header
@@ -656,8 +673,47 @@ class MainWindow(QMainWindow):
             return
         self.thread_header.setText(f"{card.display_name}  ·  {channel_name(conversation.channel)}")
 
+    def _show_window(self, conversation) -> None:
+        """Public or private, and how long the channel still lets us answer."""
+        self.public_label.setVisible(conversation is not None)
+        if conversation is None:
+            self.window_label.hide()
+            return
+        public = bool(conversation.public)
+        self.public_label.setText(self.tr("Public") if public else self.tr("Private"))
+        self.public_label.setToolTip(self.tr("Everyone can see the answers in this conversation") if public else
+                                     self.tr("Only the customer sees the answers in this conversation"))
+        self.public_label.setStyleSheet(PUBLIC_STYLE if public else PRIVATE_STYLE)
+        window = channels.reply_window(conversation.channel, conversation.last_inbound_at, public=public)
+        self.window_label.setVisible(window is not None)
+        if window is None:
+            return
+        left = _duration_words(window.seconds_left, self.tr("%1 h %2 min"), self.tr("%1 min"))
+        if window.seconds_left >= 48 * 3600:
+            left = self.tr("%1 days").replace("%1", str(int(window.seconds_left // 86400)))
+        if window.state == "open":
+            text = self.tr("Reply window: %1 left").replace("%1", left)
+            tip = self.tr("The channel lets us answer freely for 24 hours after the customer's last message.")
+        elif window.state == "human_agent":
+            text = self.tr("Human agent window: %1 left").replace("%1", left)
+            tip = self.tr("More than 24 hours since the customer's last message: a person may still answer for "
+                          "up to 7 days.")
+        elif conversation.channel == "whatsapp":
+            text = self.tr("Reply window closed: templates only")
+            tip = self.tr("More than 24 hours since the customer's last message: WhatsApp only delivers "
+                          "approved templates until the customer writes again.")
+        else:
+            text = self.tr("Reply window closed")
+            tip = self.tr("The channel no longer lets us answer until the customer writes again.")
+        self.window_label.setText(text)
+        self.window_label.setToolTip(tip)
+        colour = "red" if window.state == "closed" else "amber" if window.closing_soon or \
+            window.state == "human_agent" else "green"
+        self.window_label.setStyleSheet(WINDOW_STYLES[colour])
+
     def _show_clock(self, conversation) -> None:
         """The response clock in the header: "First response due in 12 min" on green, amber or red."""
+        self._show_window(conversation)
         clock = sla.of(conversation) if conversation is not None else None
         priority = conversation.priority if conversation is not None else "normal"
         self.priority_label.setVisible(priority in PRIORITY_STYLES)

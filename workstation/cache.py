@@ -235,6 +235,9 @@ class FeedRow:
     sla_breached_at: datetime | None = None
     # The earliest check-in not yet done (due or not), if any.
     follow_up_due_at: datetime | None = None
+    # A public conversation (mentions, comments) rather than private messages.
+    public: bool = False
+    last_inbound_at: datetime | None = None
 
 
 def _feed_row(r) -> FeedRow:
@@ -243,7 +246,8 @@ def _feed_row(r) -> FeedRow:
         conversation_id=r[0], channel=r[1], customer_name=r[2], preview=r[3], last_message_at=_utc(r[4]),
         last_direction=r[5], status=r[6], unread=bool(r[7]), assignee_id=r[8], updated_by_agent_id=r[9],
         inbound_count=r[10], priority=r[11] or "normal", case_type=r[12], sla_kind=r[13], sla_due_at=_utc(r[14]),
-        sla_target_seconds=r[15], sla_breached_at=_utc(r[16]), follow_up_due_at=_utc(r[17]))
+        sla_target_seconds=r[15], sla_breached_at=_utc(r[16]), follow_up_due_at=_utc(r[17]), public=bool(r[18]),
+        last_inbound_at=_utc(r[19]))
 
 
 @dataclass(frozen=True)
@@ -374,7 +378,8 @@ _FEED_COLUMNS = (
     "conv.last_message_direction, conv.status, conv.inbound_count > conv.read_count, conv.assignee_id, "
     "conv.updated_by_agent_id, conv.inbound_count, conv.priority, conv.case_type, conv.sla_kind, conv.sla_due_at, "
     "conv.sla_target_seconds, conv.sla_breached_at, "
-    "(SELECT min(f.due_at) FROM follow_up f WHERE f.conversation_id = conv.id AND f.done_at IS NULL)"
+    "(SELECT min(f.due_at) FROM follow_up f WHERE f.conversation_id = conv.id AND f.done_at IS NULL), "
+    "conv.public, conv.last_inbound_at"
 )
 
 

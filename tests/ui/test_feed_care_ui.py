@@ -69,6 +69,16 @@ def test_clock_and_priority_chips_are_painted_in_their_colours(qapp):
     assert not any(has_colour(plain, c) for c in (*CLOCK_COLOURS.values(), *PRIORITY_COLOURS.values()))
 
 
+def test_a_public_conversation_is_marked_in_the_feed(qapp):
+    from ui.feed_delegate import PUBLIC
+    from ui.feed_model import PublicRole
+
+    model = FeedModel()
+    model.set_rows([row(1, channel="x", public=True), row(2, channel="x")])
+    assert model.index(0).data(PublicRole) is True and model.index(1).data(PublicRole) is False
+    assert has_colour(painted(model, 0), PUBLIC) and not has_colour(painted(model, 1), PUBLIC)
+
+
 def test_a_due_follow_up_is_marked_in_the_feed(qapp):
     from ui.feed_delegate import FOLLOW_UP
 
@@ -153,6 +163,10 @@ def test_the_header_shows_the_clock_and_the_feed_orders_by_priority(stack, windo
 
     select_customer(window, qtbot, urgent)
     qtbot.waitUntil(lambda: window.sla_label.isVisible(), timeout=5000)
+    # A WhatsApp conversation the customer just wrote in: private, with the 24-hour window open.
+    assert window.public_label.text() == "Private"
+    assert window.window_label.text() in ("Reply window: 23 h 59 min left", "Reply window: 24 h 0 min left")
+    assert "#2E7D32" in window.window_label.styleSheet()
     assert window.sla_label.text().startswith("First response due in")
     assert "#2E7D32" in window.sla_label.styleSheet() or "#B26A00" in window.sla_label.styleSheet()
     assert window.priority_label.isVisible() and window.priority_label.text() == "Urgent"
