@@ -107,6 +107,14 @@ class ApiClient:
         )
         return protocol.MessagePublic.model_validate(response.json())
 
+    async def post_template(self, conversation_id: int, body: protocol.TemplateSend, op_id: str
+                            ) -> protocol.MessagePublic:
+        response = await self._request(
+            "POST", f"/v1/conversations/{conversation_id}/template", json=body.model_dump(),
+            headers={protocol.IDEMPOTENCY_HEADER: op_id},
+        )
+        return protocol.MessagePublic.model_validate(response.json())
+
     async def post_note(self, conversation_id: int, text: str, op_id: str) -> protocol.NotePublic:
         response = await self._request(
             "POST", f"/v1/conversations/{conversation_id}/notes",

@@ -379,6 +379,72 @@ class CsatSettings(BaseModel):
     answer_hours: int = Field(default=72, ge=1, le=30 * 24)
 
 
+class WhatsAppTemplate(BaseModel):
+    """A message template approved for the team's WhatsApp number: the only message WhatsApp delivers more than
+    24 h after the customer's last message. `body` is the approved text, with {{1}}, {{2}}… for parameters."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,512}$")]
+    language: Annotated[str, Field(min_length=2, max_length=16)]
+    title: CleanText = Field(default="", max_length=200)
+    body: CleanText = Field(min_length=1, max_length=1024)
+
+    def parameter_count(self) -> int:
+        """How many parameters the body takes ({{1}} … {{n}})."""
+        count = 0
+        while "{{" + str(count + 1) + "}}" in self.body:
+            count += 1
+        return count
+
+    def render(self, parameters: list[str]) -> str:
+        """The text the customer receives. Raises ValueError when the parameters do not match the body."""
+        if len(parameters) != self.parameter_count():
+            raise ValueError(f"the template {self.name} takes {self.parameter_count()} parameter(s), "
+                             f"not {len(parameters)}")
+        text = self.body
+        # One pass per placeholder, highest first ({{10}} before {{1}}); a parameter's own text is never read
+        # again, so a customer's name containing "{{2}}" stays as written.
+        pieces = [text]
+        for n in range(len(parameters), 0, -1):
+            mark = "{{" + str(n) + "}}"
+            pieces = [part for piece in pieces for part in _split_keep(piece, mark, parameters[n - 1])]
+        return "".join(p if isinstance(p, str) else p[0] for p in pieces)
+
+
+def _split_keep(piece, mark: str, value: str) -> list:
+    """Splits a template piece at `mark`, putting `value` (wrapped, so later passes skip it) between the parts."""
+    if not isinstance(piece, str):
+        return [piece]
+    parts = piece.split(mark)
+    out: list = []
+    for i, part in enumerate(parts):
+        if i:
+            out.append((value,))
+        out.append(part)
+    return out
+
+
+DEFAULT_TEMPLATES = [
+    WhatsAppTemplate(name="seguimiento_consulta", language="es", title="Retomar la conversación",
+                     body="Hola {{1}}, te escribimos por tu consulta con nosotros. ¿Seguimos con ella? Responde a "
+                          "este mensaje y te atendemos enseguida."),
+    WhatsAppTemplate(name="case_follow_up", language="en", title="Pick the conversation up again",
+                     body="Hi {{1}}, we are writing about your question to us. Shall we carry on? Reply to this "
+                          "message and we will help you right away."),
+    WhatsAppTemplate(name="actualizacion_pedido", language="es", title="Novedades de tu pedido",
+                     body="Hola {{1}}, hay novedades sobre tu pedido {{2}}. Responde a este mensaje para verlas."),
+    WhatsAppTemplate(name="order_update", language="en", title="News about your order",
+                     body="Hi {{1}}, there is news about your order {{2}}. Reply to this message to see it."),
+]
+
+
+class TemplateSend(BaseModel):
+    """An agent sends an approved WhatsApp template (the reply window is closed)."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,512}$")]
+    language: Annotated[str, Field(min_length=2, max_length=16)]
+    parameters: list[Annotated[CleanText, Field(min_length=1, max_length=1024)]] = Field(default=[], max_length=10)
+
+
 class CareSettings(BaseModel):
     """The team's care rules (leads edit them). `hours` maps a channel (or "*") to business hours
     {timezone, weekly: {0..6: [[start, end], …]}, holidays: [date…]}; `sla` is {targets: [{channel, priority,
@@ -391,6 +457,8 @@ class CareSettings(BaseModel):
     auto_reply: AutoReply = AutoReply()
     # Days after resolving during which a customer's new message reopens the case (0: always a new one).
     reopen_days: int = Field(default=7, ge=0, le=365)
+    # The WhatsApp templates approved for the team's number (agents pick one when the window is closed).
+    templates: list[WhatsAppTemplate] = Field(default_factory=lambda: list(DEFAULT_TEMPLATES), max_length=200)
     # The satisfaction survey sent after resolving.
     csat: CsatSettings = CsatSettings()
 

@@ -67,6 +67,9 @@ class OutboundText:
     # For a public conversation: the customer's newest public post, which the answer replies to publicly.
     reply_to_provider_id: str | None = None
     public: bool = False
+    # A WhatsApp template instead of free text: {"name", "language", "parameters": [str]} (`text` is then
+    # what the customer will read, for the record).
+    template: dict | None = None
 
 
 @dataclass(frozen=True)

@@ -355,6 +355,8 @@ class WhatsAppConnector:
         return parse_webhook_payload(raw_body)
 
     async def send(self, outbound: OutboundText) -> SendResult:
+        if outbound.template is not None:
+            return await self._send_template(outbound)
         if not outbound.text.strip():
             raise ChannelError(ErrorKind.BAD_REQUEST, "empty message")
         if len(outbound.text) > MAX_TEXT_CHARS:
@@ -372,7 +374,24 @@ class WhatsAppConnector:
         }
         if outbound.reply_to_provider_id:
             body["context"] = {"message_id": outbound.reply_to_provider_id}
-        data = await self._post(body)
+        return self._sent(await self._post(body), outbound)
+
+    async def _send_template(self, outbound: OutboundText) -> SendResult:
+        """An approved template: the only message WhatsApp delivers outside the 24-hour window."""
+        template = outbound.template or {}
+        parameters = [{"type": "text", "text": str(p)} for p in template.get("parameters") or []]
+        body: dict[str, Any] = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": outbound.recipient_handle,
+            "type": "template",
+            "template": {"name": template.get("name"), "language": {"code": template.get("language")},
+                         **({"components": [{"type": "body", "parameters": parameters}]} if parameters else {})},
+        }
+        return self._sent(await self._post(body), outbound)
+
+    @staticmethod
+    def _sent(data: dict, outbound: OutboundText) -> SendResult:
         try:
             message_id = data["messages"][0]["id"]
             if not isinstance(message_id, str) or not message_id:

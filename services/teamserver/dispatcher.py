@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections import defaultdict
 
@@ -119,9 +120,13 @@ class Dispatcher:
                            Message.provider_id.is_not(None))
                     .order_by(Message.created_at.desc(), Message.id.desc()).limit(1)
                 ).first()
+            template = None
+            if message.kind == "template" and message.payload:
+                template = json.loads(message.payload).get("template")
             s.expunge(message)
             return message, OutboundText(recipient_handle=identity.handle, text=message.text,
-                                         reply_to_provider_id=reply_to, public=conversation.public)
+                                         reply_to_provider_id=reply_to, public=conversation.public,
+                                         template=template)
 
     def _finish(self, message_id: int, *, provider_id: str | None = None, error: ChannelError | None = None) -> int:
         with Session(self._engine) as s:

@@ -216,6 +216,9 @@ class Message(SQLModel, table=True):
     # and the priority the rules gave this one message ("urgent", "high", …).
     sentiment: str | None = None
     urgency: str | None = None
+    # Outbound only: what a send needs beyond the text, as JSON (a WhatsApp template's name, language and
+    # parameters; kind tells which).
+    payload: str | None = None
 
 
 class ResponseRecord(SQLModel, table=True):

@@ -131,6 +131,57 @@ def post_reply(conversation_id: ConversationId, body: protocol.ReplyCreate, agen
     )
 
 
+@router.post("/conversations/{conversation_id}/template", response_model=protocol.MessagePublic,
+             status_code=status.HTTP_201_CREATED)
+def post_template(conversation_id: ConversationId, body: protocol.TemplateSend, agent: CurrentAgent,
+                  session: SessionDep, request: Request, idempotency_key: IdempotencyKey = None):
+    """Sends one of the team's approved WhatsApp templates: the way to write to a WhatsApp customer more than
+    24 h after their last message."""
+    created: dict[str, int] = {}
+
+    def mutate():
+        conversation = _conversation(session, conversation_id)
+        refused = routing.may_work(agent, conversation)
+        if refused:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, refused)
+        if conversation.channel != "whatsapp":
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "templates are for WhatsApp conversations")
+        templates = care.load(session).settings.templates
+        template = next((t for t in templates if (t.name, t.language) == (body.name, body.language)), None)
+        if template is None:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                                f"no approved template {body.name} in {body.language}")
+        try:
+            text = template.render(list(body.parameters))
+        except ValueError as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+        if conversation.assignee_id is None and not routing.is_lead(agent):
+            routing.set_assignee(session, conversation, agent.id, actor_id=agent.id, kind="take")
+        message = Message(conversation_id=conversation.id, channel=conversation.channel, direction="out",
+                          author_agent_id=agent.id, text=text, kind="template", delivery_state="pending",
+                          client_op_id=idempotency_key,
+                          payload=json.dumps({"template": {"name": template.name, "language": template.language,
+                                                           "parameters": list(body.parameters)}}))
+        session.add(message)
+        conversation.last_message_at = message.created_at
+        conversation.last_message_preview = preview(text)
+        conversation.last_message_direction = "out"
+        conversation.reclaimed_from_agent_id = None
+        care.answered(conversation, message.created_at, session=session, agent_id=agent.id)
+        session.add(conversation)
+        session.flush()
+        changes.record(session, "conversation", conversation.id)
+        changes.record(session, "message", message.id)
+        changes.notify_outbox(session, conversation.id)
+        created["id"] = message.id
+        return protocol.MessagePublic.model_validate(message, from_attributes=True)
+
+    return _idempotent_write(
+        session, request, agent, idempotency_key, request_hash(request, body), status.HTTP_201_CREATED, mutate,
+        after_commit=lambda: request.app.state.dispatcher.submit(created["id"], conversation_id),
+    )
+
+
 @router.post("/conversations/{conversation_id}/notes", response_model=protocol.NotePublic,
              status_code=status.HTTP_201_CREATED)
 def post_note(conversation_id: ConversationId, body: protocol.NoteCreate, agent: CurrentAgent, session: SessionDep,

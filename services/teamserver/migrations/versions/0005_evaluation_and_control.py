@@ -82,6 +82,7 @@ def upgrade() -> None:
     # Plain ADD COLUMN on SQLite: no copy of a table that others refer to.
     op.add_column('message', sa.Column('sentiment', sa.String(), nullable=True))
     op.add_column('message', sa.Column('urgency', sa.String(), nullable=True))
+    op.add_column('message', sa.Column('payload', sa.String(), nullable=True))
     op.create_index('ix_message_created_at', 'message', ['created_at'], unique=False)
     op.create_index('ix_conversation_resolved_at', 'conversation', ['resolved_at'], unique=False)
 
