@@ -176,6 +176,12 @@ class MainWindow(QMainWindow):
         self.window_label.setObjectName("replyWindow")
         self.window_label.setTextFormat(Qt.TextFormat.PlainText)
         self.window_label.hide()
+        self.template_button = QPushButton(self.tr("Send a template…"), self)
+        self.template_button.setObjectName("templateButton")
+        self.template_button.setToolTip(self.tr("WhatsApp delivers only approved templates more than 24 hours "
+                                                "after the customer's last message"))
+        self.template_button.hide()
+        self.template_dialog = None
         self.presence_label = QLabel(self)
         self.presence_label.setObjectName("presenceLabel")
         self.presence_label.setTextFormat(Qt.TextFormat.PlainText)
@@ -214,6 +220,7 @@ class MainWindow(QMainWindow):
         care_line.addWidget(self.sla_label)
         care_line.addWidget(self.public_label)
         care_line.addWidget(self.window_label)
+        care_line.addWidget(self.template_button)
         care_line.addWidget(self.presence_label, 1)
         header_rows.addLayout(care_line)
         self.header = header
@@ -341,6 +348,7 @@ class MainWindow(QMainWindow):
         self.thread_view.customContextMenuRequested.connect(self.on_thread_context_menu_requested)
         self.thread_view.verticalScrollBar().valueChanged.connect(self.on_thread_scrolled)
         self.assign_button.clicked.connect(self.on_assign_button_clicked)
+        self.template_button.clicked.connect(self.open_template_dialog)
         self.status_button.clicked.connect(self.on_status_button_clicked)
         self.my_status.activated.connect(self.on_my_status_activated)
 
@@ -676,6 +684,7 @@ class MainWindow(QMainWindow):
     def _show_window(self, conversation) -> None:
         """Public or private, and how long the channel still lets us answer."""
         self.public_label.setVisible(conversation is not None)
+        self.template_button.hide()
         if conversation is None:
             self.window_label.hide()
             return
@@ -699,6 +708,7 @@ class MainWindow(QMainWindow):
             tip = self.tr("More than 24 hours since the customer's last message: a person may still answer for "
                           "up to 7 days.")
         elif conversation.channel == "whatsapp":
+            self.template_button.show()
             text = self.tr("Reply window closed: templates only")
             tip = self.tr("More than 24 hours since the customer's last message: WhatsApp only delivers "
                           "approved templates until the customer writes again.")
@@ -898,6 +908,12 @@ class MainWindow(QMainWindow):
     def _crisis_pinned(self) -> list[str]:
         banner = getattr(self, "crisis_banner", None)
         return list(banner.pinned_canned_keys()) if banner is not None else []
+
+    def open_template_dialog(self):
+        from ui.template_dialog import open_template_dialog
+
+        self.template_dialog = open_template_dialog(self)
+        return self.template_dialog
 
     def open_dashboard(self):
         from ui.dashboard import open_dashboard

@@ -247,3 +247,30 @@ def test_crisis_mode_shows_the_banner_and_pins_the_crisis_statement_first(stack,
     window.crisis_banner.refresh()
     qtbot.waitUntil(lambda: not window.crisis_banner.isVisible(), timeout=10000)
     assert window.canned_panel.pinned_keys() == []
+
+
+def test_after_the_window_closed_the_agent_sends_a_template_from_the_header(stack, window, qtbot):
+    import time
+
+    tag = uuid.uuid4().hex[:5]
+    name = f"Olga {tag}"
+    wa_id = "3474" + str(uuid.uuid4().int)[:7]
+    inbound(stack, wa_id=wa_id, name=name, text="hola, sigo esperando", timestamp=int(time.time()) - 30 * 3600)
+    qtbot.waitUntil(lambda: name in feed_names(window), timeout=10000)
+    select_customer(window, qtbot, name)
+    qtbot.waitUntil(window.template_button.isVisible, timeout=5000)
+    assert window.window_label.text() == "Reply window closed: templates only"
+    window.template_button.click()
+    dialog = window.template_dialog
+    qtbot.waitUntil(lambda: bool(dialog.templates), timeout=10000)
+    assert dialog.current().language == "es"  # the customer writes Spanish: Spanish templates first
+    index = next(i for i, t in enumerate(dialog.templates) if t.name == "actualizacion_pedido")
+    dialog.picker.setCurrentIndex(index)
+    assert dialog.parameters[0].text() == "Olga" and not dialog.save_button.isEnabled()
+    dialog.parameters[1].setText("B-12")
+    assert dialog.preview.toPlainText() == \
+        "Hola Olga, hay novedades sobre tu pedido B-12. Responde a este mensaje para verlas."
+    with qtbot.waitSignal(dialog.sent, timeout=10000):
+        dialog.save_button.click()
+    qtbot.waitUntil(lambda: any(s["json"].get("to") == wa_id and s["json"].get("type") == "template"
+                                for s in httpx.get(f"{stack.sandbox_url}/_sandbox/sent").json()), timeout=10000)
