@@ -2026,7 +2026,12 @@ sobre el coste</translation>
 <context>
     <name>FeedDelegate</name>
     <message>
-        <location filename="../../ui/feed_delegate.py" line="+89"/>
+        <location filename="../../ui/feed_delegate.py" line="+90"/>
+        <source>Public</source>
+        <translation>Pública</translation>
+    </message>
+    <message>
+        <location line="+3"/>
         <source>Follow-up due</source>
         <translation>Seguimiento</translation>
     </message>
@@ -2673,23 +2678,23 @@ reapertura</translation>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../ui/main_window.py" line="+89"/>
+        <location filename="../../ui/main_window.py" line="+96"/>
         <source>Workstation — %1</source>
         <translation>Workstation — %1</translation>
     </message>
     <message>
         <location line="+13"/>
-        <location line="+916"/>
+        <location line="+981"/>
         <source>Conversations</source>
         <translation>Conversaciones</translation>
     </message>
     <message>
-        <location line="-911"/>
+        <location line="-976"/>
         <source>Search messages, customers, numbers…</source>
         <translation>Buscar mensajes, clientes, números…</translation>
     </message>
     <message>
-        <location line="+106"/>
+        <location line="+123"/>
         <source>Select a conversation in the feed.</source>
         <translation>Selecciona una conversación de la lista.</translation>
     </message>
@@ -2700,17 +2705,17 @@ reapertura</translation>
     </message>
     <message>
         <location line="+1"/>
-        <location line="+794"/>
+        <location line="+842"/>
         <source>Canned responses</source>
         <translation>Respuestas predefinidas</translation>
     </message>
     <message>
-        <location line="-767"/>
+        <location line="-815"/>
         <source>Syncing… %p%</source>
         <translation>Sincronizando… %p%</translation>
     </message>
     <message>
-        <location line="+275"/>
+        <location line="+276"/>
         <source>%1 not sent</source>
         <translation>%1 sin enviar</translation>
     </message>
@@ -2720,7 +2725,7 @@ reapertura</translation>
         <translation>● En línea</translation>
     </message>
     <message>
-        <location line="-287"/>
+        <location line="-305"/>
         <source>All conversations</source>
         <translation>Todas las conversaciones</translation>
     </message>
@@ -2775,7 +2780,17 @@ reapertura</translation>
         <translation>Cualquier tipo de caso</translation>
     </message>
     <message>
-        <location line="+273"/>
+        <location line="+42"/>
+        <source>Send a template…</source>
+        <translation>Enviar una plantilla…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>WhatsApp delivers only approved templates more than 24 hours after the customer&apos;s last message</source>
+        <translation>WhatsApp solo entrega plantillas aprobadas pasadas 24 horas desde el último mensaje del cliente</translation>
+    </message>
+    <message>
+        <location line="+247"/>
         <source>● Connecting…</source>
         <translation>● Conectando…</translation>
     </message>
@@ -2825,17 +2840,84 @@ reapertura</translation>
         <translation>cerrado</translation>
     </message>
     <message>
-        <location line="+192"/>
+        <location line="+189"/>
+        <source>Public</source>
+        <translation>Pública</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Private</source>
+        <translation>Privada</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Everyone can see the answers in this conversation</source>
+        <translation>Todo el mundo ve las respuestas de esta conversación</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Only the customer sees the answers in this conversation</source>
+        <translation>Solo el cliente ve las respuestas de esta conversación</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <location line="+36"/>
         <source>%1 h %2 min</source>
         <translation>%1 h %2 min</translation>
     </message>
     <message>
-        <location line="+0"/>
+        <location line="-36"/>
+        <location line="+36"/>
         <source>%1 min</source>
         <translation>%1 min</translation>
     </message>
     <message>
+        <location line="-34"/>
+        <source>%1 days</source>
+        <translation>%1 días</translation>
+    </message>
+    <message>
         <location line="+2"/>
+        <source>Reply window: %1 left</source>
+        <translation>Ventana de respuesta: quedan %1</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The channel lets us answer freely for 24 hours after the customer&apos;s last message.</source>
+        <translation>El canal nos deja responder libremente durante 24 horas después del último mensaje del cliente.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Human agent window: %1 left</source>
+        <translation>Ventana de agente humano: quedan %1</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>More than 24 hours since the customer&apos;s last message: a person may still answer for up to 7 days.</source>
+        <translation>Han pasado más de 24 horas desde el último mensaje del cliente: una persona aún puede responder durante un máximo de 7 días.</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Reply window closed: templates only</source>
+        <translation>Ventana de respuesta cerrada: solo plantillas</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>More than 24 hours since the customer&apos;s last message: WhatsApp only delivers approved templates until the customer writes again.</source>
+        <translation>Han pasado más de 24 horas desde el último mensaje del cliente: WhatsApp solo entrega plantillas aprobadas hasta que el cliente vuelva a escribir.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Reply window closed</source>
+        <translation>Ventana de respuesta cerrada</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The channel no longer lets us answer until the customer writes again.</source>
+        <translation>El canal ya no nos deja responder hasta que el cliente vuelva a escribir.</translation>
+    </message>
+    <message>
+        <location line="+21"/>
         <source>First response due in %1</source>
         <translation>Primera respuesta en %1</translation>
     </message>
@@ -2900,7 +2982,7 @@ reapertura</translation>
         <translation>Posible crisis</translation>
     </message>
     <message>
-        <location line="+183"/>
+        <location line="+189"/>
         <source>Search</source>
         <translation>Buscar</translation>
     </message>
@@ -3006,18 +3088,18 @@ reapertura</translation>
         <translation>Turno terminado: %1 conversaciones traspasadas.</translation>
     </message>
     <message>
-        <location line="-1119"/>
-        <location line="+575"/>
+        <location line="-1184"/>
+        <location line="+634"/>
         <source>Unassigned</source>
         <translation>Sin asignar</translation>
     </message>
     <message>
-        <location line="-286"/>
+        <location line="-327"/>
         <source>● Session expired — sign in again</source>
         <translation>● Sesión caducada — vuelve a iniciar sesión</translation>
     </message>
     <message>
-        <location line="+288"/>
+        <location line="+329"/>
         <source>Assigned to you</source>
         <translation>Asignada a ti</translation>
     </message>
@@ -3048,7 +3130,7 @@ reapertura</translation>
         <translation>Resolver</translation>
     </message>
     <message>
-        <location line="+192"/>
+        <location line="+198"/>
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>
@@ -3554,6 +3636,59 @@ reapertura</translation>
         <location line="+5"/>
         <source>“%1” is not a time of day (00:00 to 24:00).</source>
         <translation>«%1» no es una hora del día (de 00:00 a 24:00).</translation>
+    </message>
+</context>
+<context>
+    <name>TemplateDialog</name>
+    <message>
+        <location filename="../../ui/template_dialog.py" line="+28"/>
+        <source>Send a WhatsApp template</source>
+        <translation>Enviar una plantilla de WhatsApp</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Send</source>
+        <translation>Enviar</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>More than 24 hours have passed since the customer&apos;s last message: WhatsApp only delivers a template approved for the team&apos;s number. When the customer answers, you can write freely again.</source>
+        <translation>Han pasado más de 24 horas desde el último mensaje del cliente: WhatsApp solo entrega una plantilla aprobada para el número del equipo. Cuando el cliente responda, podrás volver a escribir libremente.</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Template</source>
+        <translation>Plantilla</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>The customer will read:</source>
+        <translation>El cliente leerá:</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Loading…</source>
+        <translation>Cargando…</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>The team has no approved templates: a lead adds them in the care rules.</source>
+        <translation>El equipo no tiene plantillas aprobadas: un responsable las añade en las reglas de atención.</translation>
+    </message>
+    <message>
+        <location line="+21"/>
+        <source>Value %1</source>
+        <translation>Valor %1</translation>
+    </message>
+    <message>
+        <location line="+24"/>
+        <source>Fill in every value first.</source>
+        <translation>Rellena antes todos los valores.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Sending…</source>
+        <translation>Enviando…</translation>
     </message>
 </context>
 <context>
