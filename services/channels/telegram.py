@@ -343,6 +343,9 @@ class TelegramConnector:
         return PollResult(batch, cursor=str(newest + 1), wait=0.0)
 
     async def send(self, outbound: OutboundText) -> SendResult:
+        if outbound.template is not None:
+            # Templates are WhatsApp's way past its 24-hour window; Telegram has neither.
+            raise ChannelError(ErrorKind.BAD_REQUEST, "Telegram has no message templates")
         text = outbound.text
         if not text.strip():
             raise ChannelError(ErrorKind.BAD_REQUEST, "Empty message")

@@ -292,6 +292,15 @@ def test_sends_telegram_would_refuse_are_refused_without_a_request(handle, text,
     assert api.requests == []
 
 
+def test_a_whatsapp_template_is_refused_without_a_request():
+    api = BotApi()
+    outbound = OutboundText("42", "Tu pedido ha salido", template={"name": "order_update", "language": "es",
+                                                                   "parameters": []})
+    with pytest.raises(ChannelError) as caught:
+        run(api, lambda c: c.send(outbound))
+    assert caught.value.kind == ErrorKind.BAD_REQUEST and api.requests == []
+
+
 def test_exactly_4096_characters_are_sent():
     api = BotApi(ok(sent_message(42, 1, "x" * 4096)))
     run(api, lambda c: c.send(OutboundText("42", "x" * 4096)))
