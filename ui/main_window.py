@@ -222,6 +222,10 @@ class MainWindow(QMainWindow):
         care_line.addWidget(self.window_label)
         care_line.addWidget(self.template_button)
         care_line.addWidget(self.presence_label, 1)
+        for label in (self.priority_label, self.sla_label, self.public_label, self.window_label):
+            # As wide as their text: the rest of the line is the presence note's.
+            label.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Preferred)
+        care_line.addStretch(1)
         header_rows.addLayout(care_line)
         self.header = header
         self.thread_model = ThreadModel(self)

@@ -21,6 +21,8 @@ import httpx
 log = logging.getLogger(__name__)
 
 DEMO_PHONE_NUMBER_ID = "106540352242922"
+# The demo brand's X account (the sandbox's X emulator answers as it).
+DEMO_X_USER_ID = "1580000000000000001"
 DEMO_AGENTS = (
     ("lead@demo.workstation.test", "Lucía Fernández", "lead"),
     ("ana@demo.workstation.test", "Ana Gómez", "agent"),
@@ -188,11 +190,17 @@ def start_demo_stack(
         WORKSTATION_WHATSAPP_API_BASE=sandbox_url,
         # A made-up bot token in Telegram's shape (bot id, colon, secret); the sandbox's emulator checks it.
         WORKSTATION_TELEGRAM_TOKEN=f"{secrets.randbelow(9 * 10**9) + 10**9}:AA{secrets.token_urlsafe(25)}",
+        # A made-up user-context OAuth 2.0 token of the demo brand's X account; the X emulator checks it.
+        WORKSTATION_X_TOKEN=secrets.token_urlsafe(32),
+        WORKSTATION_X_USER_ID=DEMO_X_USER_ID,
     )
     env = {**os.environ, **(extra_env or {}), **run_secrets}
     env["WORKSTATION_TELEGRAM_API_BASE"] = sandbox_url + "/telegram"
     # The emulator notices a poller that went away (a killed server) only when its long poll ends: keep it short.
     env.setdefault("WORKSTATION_TELEGRAM_POLL_TIMEOUT", "2")
+    env["WORKSTATION_X_API_BASE"] = sandbox_url + "/x"
+    # The emulator's windows are X's (300 reads per 15 min): every 3 s per endpoint stays within them.
+    env.setdefault("WORKSTATION_X_POLL_INTERVAL", "3")
     stack = DemoStack(
         data_dir=data_dir,
         server_url=server_url,

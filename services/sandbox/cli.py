@@ -23,8 +23,11 @@ def run(*, server: str, host: str, port: int, fd: int | None, traffic: bool, int
               file=sys.stderr)
         return 2
     telegram_token = env.get("WORKSTATION_TELEGRAM_TOKEN", "")
+    x_token = env.get("WORKSTATION_X_TOKEN", "")
     logctx.configure(secrets=(env["WORKSTATION_META_APP_SECRET"], env["WORKSTATION_WHATSAPP_TOKEN"],
-                              env.get("WORKSTATION_META_VERIFY_TOKEN", ""), telegram_token))
+                              env.get("WORKSTATION_META_VERIFY_TOKEN", ""), telegram_token, x_token,
+                              env.get("WORKSTATION_MESSENGER_PAGE_TOKEN", ""),
+                              env.get("WORKSTATION_INSTAGRAM_TOKEN", "")))
     config = SandboxConfig(
         app_secret=env["WORKSTATION_META_APP_SECRET"],
         access_token=env["WORKSTATION_WHATSAPP_TOKEN"],
@@ -39,8 +42,28 @@ def run(*, server: str, host: str, port: int, fd: int | None, traffic: bool, int
         from services.sandbox import telegram_api
 
         telegram_api.mount(app, telegram_api.TelegramSandboxConfig(token=telegram_token))
+    if x_token and env.get("WORKSTATION_X_USER_ID"):  # the X API v2 emulator under /x, as the server's brand account
+        from services.sandbox import x_api
+
+        x_api.mount(app, x_api.XSandboxConfig(token=x_token, user_id=env["WORKSTATION_X_USER_ID"]))
+    _mount_meta(app, env, server)
     serve(app, host=host, port=port, fd=fd, exit_with_parent=exit_with_parent)
     return 0
+
+
+def _mount_meta(app, env, server: str) -> None:
+    """The Messenger/Instagram emulator under /meta, for the page (and Instagram account) the server uses,
+    posting webhooks to its /webhooks/meta; nothing when no page is configured."""
+    page_id, page_token = env.get("WORKSTATION_MESSENGER_PAGE_ID", ""), env.get("WORKSTATION_MESSENGER_PAGE_TOKEN", "")
+    if not page_id or not page_token:
+        return
+    from services.sandbox import meta_api
+
+    meta_api.mount(app, meta_api.MetaSandboxConfig(
+        app_secret=env["WORKSTATION_META_APP_SECRET"], page_id=page_id, page_token=page_token,
+        instagram_id=env.get("WORKSTATION_INSTAGRAM_ACCOUNT_ID", ""),
+        instagram_token=env.get("WORKSTATION_INSTAGRAM_TOKEN", ""),
+        webhook_url=server.rstrip("/") + "/webhooks/meta"))
 
 
 def run_colleagues(*, server: str, seed: int | None, exit_with_parent: bool) -> int:

@@ -12,6 +12,8 @@ from typing import Any, Awaitable, Callable
 logger = logging.getLogger(__name__)
 
 SendInbound = Callable[[str, str, str], Awaitable[Any]]
+# (channel "messenger" or "instagram", public comment?, customer id, name, text): see meta_api.send_inbound.
+SendMeta = Callable[[str, bool, str, str, str], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
@@ -22,28 +24,36 @@ class Persona:
     # Set: this customer writes on Telegram (their user id, which is their private chat's id) when the
     # sandbox emulates it too.
     telegram_chat_id: int | None = None
+    # Set: this customer writes on Messenger (their page-scoped id) or Instagram (their Instagram-scoped id)
+    # when the sandbox emulates them; `comments`: publicly, under the page's post or the account's media.
+    messenger_psid: str | None = None
+    instagram_igsid: str | None = None
+    comments: bool = False
+    # Set: this customer is on X (their @username) and, when the sandbox emulates X, mentions the brand publicly or
+    # writes it DMs there.
+    x_username: str | None = None
 
 
 # Numbers sit in ranges reserved for fiction or tests where one exists (US 555-01xx, UK 07700 900xxx).
 PERSONAS: tuple[Persona, ...] = (
     Persona("Lucía Fernández", "34600100201", "es"),
     Persona("Javier Muñoz", "34600100202", "es", telegram_chat_id=5120100202),
-    Persona("María José Peña", "34600100203", "es"),
-    Persona("Andrés Gómez", "5215550100204", "es"),
-    Persona("Sofía Ramírez", "5215550100205", "es"),
+    Persona("María José Peña", "34600100203", "es", x_username="mjpena_"),
+    Persona("Andrés Gómez", "5215550100204", "es", messenger_psid="6780462100100204"),
+    Persona("Sofía Ramírez", "5215550100205", "es", x_username="sofiramirez"),
     Persona("Diego Castaño", "573000100206", "es", telegram_chat_id=5120100206),
     Persona("Valentina Ruiz", "5491100100207", "es"),
     Persona("José Ángel Ibáñez", "34600100208", "es"),
-    Persona("Carmen Núñez", "34600100209", "es"),
+    Persona("Carmen Núñez", "34600100209", "es", messenger_psid="6780462100100209", comments=True),
     Persona("Pablo Ortega", "56900100210", "es"),
     Persona("Camila Herrera", "51900100211", "es", telegram_chat_id=5120100211),
-    Persona("Emily Carter", "15555550121", "en"),
+    Persona("Emily Carter", "15555550121", "en", instagram_igsid="1092310200900121"),
     Persona("James O'Connor", "447700900122", "en"),
     Persona("Priya Patel", "447700900123", "en", telegram_chat_id=5120100123),
-    Persona("Michael Brown", "15555550124", "en"),
-    Persona("Zoë Lambert", "447700900125", "en"),
+    Persona("Michael Brown", "15555550124", "en", x_username="mikebrown_uk"),
+    Persona("Zoë Lambert", "447700900125", "en", x_username="zoelambert"),
     Persona("Daniel Kim", "15555550126", "en"),
-    Persona("Olivia Martin", "61400100127", "en"),
+    Persona("Olivia Martin", "61400100127", "en", instagram_igsid="1092310200900127", comments=True),
     Persona("Liam Walsh", "353870100128", "en", telegram_chat_id=5120100128),
     Persona("Chloé Nguyen", "15555550129", "en"),
 )
@@ -184,7 +194,8 @@ SCORE_WORDS = {"es": ("uno", "dos", "tres", "cuatro", "cinco"), "en": ("one", "t
 
 class TrafficGenerator:
     """Writes customer messages through `send_inbound(wa_id, name, text)`: a burst, then one turn per interval.
-    With `send_telegram(chat_id, name, text)`, the customers who have a Telegram chat id write there instead."""
+    With `send_telegram(chat_id, name, text)`, the customers who have a Telegram chat id write there instead; with
+    `send_x_mention` and `send_x_dm(username, name, text)`, those on X mention the brand or DM it, one or the other."""
 
     def __init__(
         self,
@@ -198,11 +209,16 @@ class TrafficGenerator:
         survey_answer_rate: float = 0.6,
         survey_delay: tuple[float, float] = (3.0, 20.0),
         send_telegram: SendInbound | None = None,
+        send_meta: SendMeta | None = None,
+        send_x_mention: SendInbound | None = None,
+        send_x_dm: SendInbound | None = None,
     ) -> None:
         if not personas:
             raise ValueError("at least one persona is needed")
         self._send_inbound = send_inbound
         self._send_telegram = send_telegram
+        self._send_meta = send_meta
+        self._send_x = (send_x_mention, send_x_dm) if send_x_mention and send_x_dm else None
         self._rng = random.Random(seed)
         self.interval = interval
         self.initial_conversations = initial_conversations
@@ -232,6 +248,12 @@ class TrafficGenerator:
         """How this customer writes: (send function, their handle on that channel)."""
         if self._send_telegram is not None and persona.telegram_chat_id is not None:
             return self._send_telegram, str(persona.telegram_chat_id)
+        if self._send_x is not None and persona.x_username is not None:
+            return self._rng.choice(self._send_x), persona.x_username
+        meta = self._send_meta
+        for channel, handle in (("messenger", persona.messenger_psid), ("instagram", persona.instagram_igsid)):
+            if meta is not None and handle is not None:
+                return (lambda h, name, text, c=channel: meta(c, persona.comments, h, name, text)), handle
         return self._send_inbound, persona.wa_id
 
     async def send_turn(self, persona: Persona | None = None) -> list[str]:
@@ -264,7 +286,8 @@ class TrafficGenerator:
         """One of our customers (`wa_id`, or their Telegram chat id) got `text`: when it is a satisfaction survey
         they answer it, sometimes, a little later, through the same inbound path as their other messages.
         Returns the answer sent, if any."""
-        persona = next((p for p in self.personas if wa_id in (p.wa_id, str(p.telegram_chat_id))), None)
+        persona = next((p for p in self.personas
+                        if wa_id in (p.wa_id, str(p.telegram_chat_id), p.messenger_psid, p.instagram_igsid)), None)
         if persona is None or not SURVEY_QUESTION.search(text) or self._rng.random() >= self.survey_answer_rate:
             return None
         answer = self.survey_answer(persona)

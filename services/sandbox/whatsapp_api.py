@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.channels.whatsapp import MAX_TEXT_CHARS, SIGNATURE_HEADER, sign
 from services.sandbox import spike
-from services.sandbox.traffic import SendInbound, TrafficGenerator
+from services.sandbox.traffic import SendInbound, SendMeta, TrafficGenerator
 from services.teamserver.hygiene import loads_json
 
 logger = logging.getLogger(__name__)
@@ -315,6 +315,12 @@ class WhatsAppSandbox:
         self.traffic: TrafficGenerator | None = None  # the emulated customers, when traffic is on
         # Set when the Telegram emulator is mounted beside this one (telegram_api.mount): some customers write there.
         self.telegram_inbound: SendInbound | None = None
+        # Set when the Meta emulator is mounted beside this one (meta_api.mount): some customers write on
+        # Messenger and Instagram, privately or in comments.
+        self.meta_inbound: SendMeta | None = None
+        # Set when the X emulator is mounted beside this one (x_api.mount): some customers mention the brand or DM it.
+        self.x_mention: SendInbound | None = None
+        self.x_dm: SendInbound | None = None
 
     # lifecycle
 
@@ -340,6 +346,9 @@ class WhatsAppSandbox:
                 survey_answer_rate=self.config.survey_answer_rate,
                 survey_delay=self.config.survey_delay,
                 send_telegram=self.telegram_inbound,
+                send_meta=self.meta_inbound,
+                send_x_mention=self.x_mention,
+                send_x_dm=self.x_dm,
             )
             self.spawn(generator.run(), name="whatsapp-sandbox-traffic")
 

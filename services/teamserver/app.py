@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlmodel import Session
 
+from services.channels import meta
 from services.channels.whatsapp import WhatsAppConnector
 from services.teamserver import channel_registry
 from services.teamserver.pollers import Poller
@@ -127,6 +128,8 @@ def create_app(settings: Settings) -> FastAPI:
             )
         else:
             log.warning("WhatsApp sending is off: token or phone-number id not configured")
+        # Messenger and Instagram (webhooks in, Send API out), when their page / account and token are set.
+        connectors.update({c.channel: c for c in meta.from_env(settings.channel_env, client)})
         polled = channel_registry.polled_connectors(settings.channel_env, client)
         connectors.update({c.channel: c for c in polled})
         dispatcher = Dispatcher(engine, broadcaster, connectors, attempts=settings.send_attempts,
