@@ -21,6 +21,9 @@ import httpx
 log = logging.getLogger(__name__)
 
 DEMO_PHONE_NUMBER_ID = "106540352242922"
+# The demo brand's Facebook Page and Instagram professional account (the sandbox's Meta emulator is both).
+DEMO_PAGE_ID = "370873143344730"
+DEMO_INSTAGRAM_ID = "17841403506636395"
 # The demo brand's X account (the sandbox's X emulator answers as it).
 DEMO_X_USER_ID = "1580000000000000001"
 DEMO_AGENTS = (
@@ -190,12 +193,18 @@ def start_demo_stack(
         WORKSTATION_WHATSAPP_API_BASE=sandbox_url,
         # A made-up bot token in Telegram's shape (bot id, colon, secret); the sandbox's emulator checks it.
         WORKSTATION_TELEGRAM_TOKEN=f"{secrets.randbelow(9 * 10**9) + 10**9}:AA{secrets.token_urlsafe(25)}",
+        # Made-up Page and Instagram tokens in Meta's shapes; the Meta emulator checks them.
+        WORKSTATION_MESSENGER_PAGE_ID=DEMO_PAGE_ID,
+        WORKSTATION_MESSENGER_PAGE_TOKEN="EAAG" + secrets.token_urlsafe(32),
+        WORKSTATION_INSTAGRAM_ACCOUNT_ID=DEMO_INSTAGRAM_ID,
+        WORKSTATION_INSTAGRAM_TOKEN="IGAA" + secrets.token_urlsafe(32),
         # A made-up user-context OAuth 2.0 token of the demo brand's X account; the X emulator checks it.
         WORKSTATION_X_TOKEN=secrets.token_urlsafe(32),
         WORKSTATION_X_USER_ID=DEMO_X_USER_ID,
     )
     env = {**os.environ, **(extra_env or {}), **run_secrets}
     env["WORKSTATION_TELEGRAM_API_BASE"] = sandbox_url + "/telegram"
+    env["WORKSTATION_META_GRAPH_BASE"] = sandbox_url + "/meta"
     # The emulator notices a poller that went away (a killed server) only when its long poll ends: keep it short.
     env.setdefault("WORKSTATION_TELEGRAM_POLL_TIMEOUT", "2")
     env["WORKSTATION_X_API_BASE"] = sandbox_url + "/x"

@@ -46,7 +46,11 @@ def _secrets(settings: Settings) -> tuple[str, ...]:
         db_password = make_url(settings.db_url).password or ""
     except Exception:  # an unparsable URL fails later, with its own error
         db_password = ""
-    return (settings.meta_app_secret, settings.meta_verify_token, settings.whatsapp_token, str(db_password))
+    # Every channel's token or secret (WORKSTATION_TELEGRAM_TOKEN, WORKSTATION_X_TOKEN, …) is kept out of the logs too.
+    channel_secrets = tuple(v for k, v in settings.channel_env.items()
+                            if any(word in k for word in ("TOKEN", "SECRET", "PASSWORD")) and len(v) >= 6)
+    return (settings.meta_app_secret, settings.meta_verify_token, settings.whatsapp_token, str(db_password),
+            *channel_secrets)
 
 
 def add_agent(*, db: str | None, email: str, name: str, role: str, password: str) -> int:
