@@ -343,6 +343,8 @@ _INDEX_DDL = (
     "CREATE INDEX IF NOT EXISTS ix_conversation_status_feed ON conversation(status, last_message_at)",
     "CREATE INDEX IF NOT EXISTS ix_conversation_unread_feed ON conversation(last_message_at) "
     "WHERE inbound_count > read_count",
+    # The case-type filter, in the feed's order.
+    "CREATE INDEX IF NOT EXISTS ix_conversation_case_feed ON conversation(case_type, last_message_at)",
     # Check-ins not done yet, by due time (the "Follow-ups due" view reads a handful through it).
     "CREATE INDEX IF NOT EXISTS ix_follow_up_open ON follow_up(due_at) WHERE done_at IS NULL",
 )

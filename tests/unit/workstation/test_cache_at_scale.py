@@ -142,3 +142,10 @@ def test_an_old_cache_gets_the_feed_indexes_on_open(tmp_path):
     names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     con.close()
     assert {"ix_conversation_assignee_feed", "ix_conversation_status_feed", "ix_conversation_unread_feed"} <= names
+
+
+def test_the_case_type_filter_is_one_index_scan_without_a_sort(big):
+    from workstation.cache import _FEED_ORDER
+
+    text = plan(big, f"SELECT id FROM conversation WHERE case_type = 'postsale.return' {_FEED_ORDER}")
+    assert "USING INDEX ix_conversation_case_feed" in text and "TEMP B-TREE" not in text, text
