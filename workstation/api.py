@@ -115,6 +115,16 @@ class ApiClient:
         )
         return protocol.MessagePublic.model_validate(response.json())
 
+    async def post_private_reply(self, conversation_id: int, text: str, op_id: str) -> protocol.MessagePublic:
+        """The one private message a public Messenger/Instagram comment allows; the answer is the message, in
+        the customer's private conversation (its `conversation_id`)."""
+        response = await self._request(
+            "POST", f"/v1/conversations/{conversation_id}/private-reply",
+            json=protocol.ReplyCreate(text=text).model_dump(),
+            headers={protocol.IDEMPOTENCY_HEADER: op_id},
+        )
+        return protocol.MessagePublic.model_validate(response.json())
+
     async def post_note(self, conversation_id: int, text: str, op_id: str) -> protocol.NotePublic:
         response = await self._request(
             "POST", f"/v1/conversations/{conversation_id}/notes",

@@ -180,6 +180,9 @@ MATRIX = {
     "template-to-own": _case("POST", "/v1/conversations/{conv}/template",
                              lambda t, c: {"name": "seguimiento_consulta", "language": "es", "parameters": ["Lu"]},
                              _by_role(ben=403)),
+    # The matrix's conversations are WhatsApp ones: whoever may work one is told a private reply is not for it.
+    "private-reply": _case("POST", "/v1/conversations/{conv}/private-reply", lambda t, c: {"text": "te escribo"},
+                           _by_role(ben=403, ana=422, lead=422, admin=422)),
     "note": _case("POST", "/v1/conversations/{conv}/notes", lambda t, c: {"text": "nota interna"}, _by_role()),
     "presence": _case("POST", "/v1/conversations/{conv}/presence", lambda t, c: {"state": "viewing"}, _by_role()),
     "resolve-own": _case("PATCH", "/v1/conversations/{conv}",

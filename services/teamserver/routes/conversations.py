@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from services.channels import meta
 from services.teamserver import care, changes, csat, routing
 from services.teamserver.deps import CurrentAgent, SessionDep
 from services.teamserver.ingest import preview
@@ -179,6 +180,93 @@ def post_template(conversation_id: ConversationId, body: protocol.TemplateSend, 
     return _idempotent_write(
         session, request, agent, idempotency_key, request_hash(request, body), status.HTTP_201_CREATED, mutate,
         after_commit=lambda: request.app.state.dispatcher.submit(created["id"], conversation_id),
+    )
+
+
+# A private reply to a public comment: an outbound message of this kind whose payload names the comment.
+PRIVATE_REPLY_KIND = "private_reply"
+PRIVATE_REPLY_DAYS = 7
+
+
+@router.post("/conversations/{conversation_id}/private-reply", response_model=protocol.MessagePublic,
+             status_code=status.HTTP_201_CREATED, responses={409: {"description": "the comment got its private reply"}})
+def post_private_reply(conversation_id: ConversationId, body: protocol.ReplyCreate, agent: CurrentAgent,
+                       session: SessionDep, request: Request, idempotency_key: IdempotencyKey = None):
+    """Moves a public Messenger or Instagram case to a private thread: the one private message Meta allows in
+    answer to a comment (within 7 days of it), sent to the customer's newest comment in this public
+    conversation. It is stored in the customer's private conversation on the channel (opened if needed),
+    where their answer will arrive; the answer is the message, its conversation tells where it went."""
+    if not body.text.strip():
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the reply is empty")
+    created: dict[str, int] = {}
+
+    def mutate():
+        public = _conversation(session, conversation_id)
+        refused = routing.may_work(agent, public)
+        if refused:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, refused)
+        if not public.public or public.channel not in meta.MAX_TEXT_CHARS:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                                "a private reply answers a public comment on Messenger or Instagram")
+        limit = meta.MAX_TEXT_CHARS[public.channel]
+        if len(body.text) > limit:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                                f"{meta.PLATFORM_NAME[public.channel]} allows {limit} characters in a message")
+        comment = session.exec(
+            select(Message).where(Message.conversation_id == public.id, Message.direction == "in",
+                                  Message.provider_id.is_not(None))
+            .order_by(Message.created_at.desc(), Message.id.desc()).limit(1)
+        ).first()
+        if comment is None:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "there is no comment to reply to")
+        if comment.created_at < utcnow() - timedelta(days=PRIVATE_REPLY_DAYS):
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                                f"the comment is more than {PRIVATE_REPLY_DAYS} days old: Meta no longer allows a "
+                                "private reply to it")
+        earlier = session.exec(
+            select(Message.payload).join(Conversation, Conversation.id == Message.conversation_id)
+            .where(Conversation.identity_id == public.identity_id, Message.kind == PRIVATE_REPLY_KIND,
+                   Message.delivery_state != "failed")
+        ).all()
+        if any(json.loads(p or "{}").get("comment_id") == comment.provider_id for p in earlier):
+            raise HTTPException(status.HTTP_409_CONFLICT,
+                                "this comment already has its private reply: Meta allows one per comment")
+        if public.assignee_id is None and not routing.is_lead(agent):
+            routing.set_assignee(session, public, agent.id, actor_id=agent.id, kind="take")
+        private = session.exec(
+            select(Conversation).where(Conversation.identity_id == public.identity_id,
+                                       Conversation.public == False,  # noqa: E712 (SQL, not Python)
+                                       Conversation.status != "resolved")
+            .order_by(Conversation.id.desc()).limit(1)
+        ).first()
+        if private is None:
+            private = Conversation(customer_id=public.customer_id, identity_id=public.identity_id,
+                                   channel=public.channel, status="open", public=False)
+            session.add(private)
+            session.flush()
+            if public.assignee_id is not None:
+                routing.set_assignee(session, private, public.assignee_id, actor_id=agent.id,
+                                     kind="take" if public.assignee_id == agent.id else "manual")
+        message = Message(conversation_id=private.id, channel=private.channel, direction="out",
+                          author_agent_id=agent.id, text=body.text, kind=PRIVATE_REPLY_KIND,
+                          delivery_state="pending", client_op_id=idempotency_key,
+                          payload=json.dumps({"comment_id": comment.provider_id}))
+        session.add(message)
+        private.last_message_at = message.created_at
+        private.last_message_preview = preview(body.text)
+        private.last_message_direction = "out"
+        care.answered(private, message.created_at, session=session, agent_id=agent.id)
+        session.add(private)
+        session.flush()
+        changes.record(session, "conversation", private.id)
+        changes.record(session, "message", message.id)
+        changes.notify_outbox(session, private.id)
+        created.update(id=message.id, conversation_id=private.id)
+        return protocol.MessagePublic.model_validate(message, from_attributes=True)
+
+    return _idempotent_write(
+        session, request, agent, idempotency_key, request_hash(request, body), status.HTTP_201_CREATED, mutate,
+        after_commit=lambda: request.app.state.dispatcher.submit(created["id"], created["conversation_id"]),
     )
 
 
