@@ -382,7 +382,8 @@ def parse_webhook_payload(raw_body: bytes) -> MetaWebhook:
         raise WebhookError(400, str(exc)) from None
     except ValueError as exc:
         raise WebhookError(400, "body is not valid JSON") from exc
-    channel = OBJECT_CHANNEL.get(payload.get("object")) if isinstance(payload, dict) else None
+    kind = payload.get("object") if isinstance(payload, dict) else None
+    channel = OBJECT_CHANNEL.get(kind) if isinstance(kind, str) else None
     if channel is None:
         raise WebhookError(400, "not a page or instagram webhook")
     out = MetaWebhook()

@@ -575,6 +575,7 @@ def api_router(sandbox: MetaSandbox) -> APIRouter:
             fault_name = f"{fault.code}" + (f"/{fault.subcode}" if fault.subcode else "")
             if fault.raw:
                 status, answer = fault.http_status or 503, "upstream connect error or disconnect/reset before headers"
+                fault_name = f"raw {status}"
             else:
                 error = GraphError(fault.code, fault.message, subcode=fault.subcode, http_status=fault.http_status)
                 status, answer = error.http_status, error.body()

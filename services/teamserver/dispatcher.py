@@ -123,6 +123,9 @@ class Dispatcher:
             template = None
             if message.kind == "template" and message.payload:
                 template = json.loads(message.payload).get("template")
+            elif message.kind == "private_reply" and message.payload:
+                # The one private message Meta allows in answer to a public comment: addressed to the comment.
+                reply_to = json.loads(message.payload).get("comment_id")
             s.expunge(message)
             return message, OutboundText(recipient_handle=identity.handle, text=message.text,
                                          reply_to_provider_id=reply_to, public=conversation.public,

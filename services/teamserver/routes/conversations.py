@@ -223,10 +223,11 @@ def post_private_reply(conversation_id: ConversationId, body: protocol.ReplyCrea
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                                 f"the comment is more than {PRIVATE_REPLY_DAYS} days old: Meta no longer allows a "
                                 "private reply to it")
+        # Every earlier one counts, failed ones too: one that timed out may have reached Meta, and Meta refuses
+        # a second (10900) anyway. A failed private reply leaves the public answer.
         earlier = session.exec(
             select(Message.payload).join(Conversation, Conversation.id == Message.conversation_id)
-            .where(Conversation.identity_id == public.identity_id, Message.kind == PRIVATE_REPLY_KIND,
-                   Message.delivery_state != "failed")
+            .where(Conversation.identity_id == public.identity_id, Message.kind == PRIVATE_REPLY_KIND)
         ).all()
         if any(json.loads(p or "{}").get("comment_id") == comment.provider_id for p in earlier):
             raise HTTPException(status.HTTP_409_CONFLICT,
