@@ -182,6 +182,12 @@ class MainWindow(QMainWindow):
                                                 "after the customer's last message"))
         self.template_button.hide()
         self.template_dialog = None
+        # A public comment on Messenger or Instagram: the one private message that moves the case to private.
+        self.private_reply_button = QPushButton(self.tr("Reply privately…"), self)
+        self.private_reply_button.setObjectName("privateReplyButton")
+        self.private_reply_button.setToolTip(self.tr("Send the customer one private message about their comment"))
+        self.private_reply_button.hide()
+        self.private_reply_dialog = None
         self.presence_label = QLabel(self)
         self.presence_label.setObjectName("presenceLabel")
         self.presence_label.setTextFormat(Qt.TextFormat.PlainText)
@@ -221,6 +227,7 @@ class MainWindow(QMainWindow):
         care_line.addWidget(self.public_label)
         care_line.addWidget(self.window_label)
         care_line.addWidget(self.template_button)
+        care_line.addWidget(self.private_reply_button)
         care_line.addWidget(self.presence_label, 1)
         for label in (self.priority_label, self.sla_label, self.public_label, self.window_label):
             # As wide as their text: the rest of the line is the presence note's.
@@ -353,6 +360,7 @@ class MainWindow(QMainWindow):
         self.thread_view.verticalScrollBar().valueChanged.connect(self.on_thread_scrolled)
         self.assign_button.clicked.connect(self.on_assign_button_clicked)
         self.template_button.clicked.connect(self.open_template_dialog)
+        self.private_reply_button.clicked.connect(self.open_private_reply_dialog)
         self.status_button.clicked.connect(self.on_status_button_clicked)
         self.my_status.activated.connect(self.on_my_status_activated)
 
@@ -689,6 +697,8 @@ class MainWindow(QMainWindow):
         """Public or private, and how long the channel still lets us answer."""
         self.public_label.setVisible(conversation is not None)
         self.template_button.hide()
+        self.private_reply_button.setVisible(conversation is not None and bool(conversation.public)
+                                             and conversation.channel in ("messenger", "instagram"))
         if conversation is None:
             self.window_label.hide()
             return
@@ -912,6 +922,12 @@ class MainWindow(QMainWindow):
     def _crisis_pinned(self) -> list[str]:
         banner = getattr(self, "crisis_banner", None)
         return list(banner.pinned_canned_keys()) if banner is not None else []
+
+    def open_private_reply_dialog(self):
+        from ui.private_reply_dialog import open_private_reply_dialog
+
+        self.private_reply_dialog = open_private_reply_dialog(self)
+        return self.private_reply_dialog
 
     def open_template_dialog(self):
         from ui.template_dialog import open_template_dialog

@@ -274,3 +274,32 @@ def test_after_the_window_closed_the_agent_sends_a_template_from_the_header(stac
         dialog.save_button.click()
     qtbot.waitUntil(lambda: any(s["json"].get("to") == wa_id and s["json"].get("type") == "template"
                                 for s in httpx.get(f"{stack.sandbox_url}/_sandbox/sent").json()), timeout=10000)
+
+
+def test_a_public_comment_gets_the_one_private_reply_from_the_header(stack, window, qtbot):
+    from tests.integration.test_meta_flow import customer_writes, graph_calls, new_id
+
+    psid = new_id()
+    name = f"Nico {psid[-5:]}"
+    comment_id = customer_writes(stack, psid, "se me ha roto " + psid, kind="comment", name=name)
+    qtbot.waitUntil(lambda: name in feed_names(window), timeout=10000)
+    row_ = feed_names(window).index(name)
+    assert window.feed_model.conversation_at(row_).public
+    select_customer(window, qtbot, name)
+    qtbot.waitUntil(window.private_reply_button.isVisible, timeout=5000)
+    assert window.public_label.text() == "Public" and not window.window_label.isVisible()
+    window.private_reply_button.click()
+    dialog = window.private_reply_dialog
+    assert dialog.edit.toPlainText().startswith("Hi Nico, thanks for your comment.")
+    text = f"Hi Nico, let's talk here {psid}"
+    dialog.edit.setPlainText(text)
+    with qtbot.waitSignal(dialog.sent, timeout=10000):
+        dialog.save_button.click()
+    qtbot.waitUntil(lambda: bool(graph_calls(stack, text)), timeout=10000)
+    assert graph_calls(stack, text)[0]["json"]["recipient"] == {"comment_id": comment_id}
+    # Over Messenger's 2,000 characters the dialog does not send.
+    window.private_reply_button.click()
+    again = window.private_reply_dialog
+    again.edit.setPlainText("x" * 2001)
+    assert not again.save_button.isEnabled() and again.counter.text() == "2001 / 2000"
+    again.reject()
