@@ -8,18 +8,20 @@ import html
 from datetime import datetime, timezone
 
 import shiboken6
-from PySide6.QtCore import QDate, QDateTime, QLocale, QPoint, QRect, QSize, Qt, QTime, Signal
+from PySide6.QtCore import QDate, QDateTime, QLocale, QPoint, QRect, QSize, Qt, QTime, QTimer, Signal
 from PySide6.QtGui import QFont, QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QFrame, QHBoxLayout, QHeaderView, QLabel, QLayout, QLineEdit, QPlainTextEdit,
-    QPushButton, QScrollArea, QSizePolicy, QTableWidget, QTableWidgetItem, QToolButton, QTreeWidget,
+    QAbstractItemView, QComboBox, QFrame, QHBoxLayout, QHeaderView, QLabel, QLayout, QLineEdit, QMenu, QMessageBox,
+    QPlainTextEdit, QPushButton, QScrollArea, QSizePolicy, QTableWidget, QTableWidgetItem, QToolButton, QTreeWidget,
     QTreeWidgetItem, QVBoxLayout, QWidget,
 )
 
 from ui import crash
 from ui.case_types import case_type_name, priority_name
 from ui.style import FAILED, MUTED, channel_icon, channel_name, short_time, status_name
+from ui.thread_model import fill
 from workstation import history as hist
+from workstation import identities as idents
 from workstation import protocol
 from workstation.cache import ChangeSet, CustomerCard
 from workstation.errors import AuthError, NetworkError, RateLimitedError, ServerError
@@ -222,7 +224,7 @@ class CustomerPane(QWidget):
     open_requested = Signal(int)
     # The history of this customer id is on screen (after every load).
     history_shown = Signal(int)
-    # An edit reached the team server: what ("tags", "fields", "notes", "language", "follow_up").
+    # An edit reached the team server: what ("tags", "fields", "notes", "language", "follow_up", "merge", "split").
     saved = Signal(str)
     # An edit was refused or could not be sent: the sentence shown in the pane.
     save_failed = Signal(str)
@@ -291,6 +293,27 @@ class CustomerPane(QWidget):
         self.identities_title = section_title(self.tr("Channels"), body)
         self.identities_label = plain_label(parent=body)
         self.identities_label.setObjectName("customerIdentities")
+        # One person on several channels: merge another customer in, or split a channel off (full history only).
+        self.merge_button = QPushButton(self.tr("Merge with another customer…"), body)
+        self.merge_button.setObjectName("mergeCustomerButton")
+        self.merge_button.setToolTip(self.tr("The same person wrote from another channel or number: bring their "
+                                             "conversations here"))
+        self.merge_button.clicked.connect(self.open_merge_dialog)
+        self.split_button = QToolButton(body)
+        self.split_button.setObjectName("splitIdentityButton")
+        self.split_button.setText(self.tr("Split into a separate customer"))
+        self.split_button.setToolTip(self.tr("One of these channels is someone else: make it a customer of its own"))
+        self.split_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.split_menu = QMenu(self.split_button)
+        self.split_button.setMenu(self.split_menu)
+        self.identity_actions = QWidget(body)
+        identity_row = QHBoxLayout(self.identity_actions)
+        identity_row.setContentsMargins(0, 0, 0, 0)
+        identity_row.addWidget(self.merge_button)
+        identity_row.addWidget(self.split_button)
+        identity_row.addStretch(1)
+        self.merge_dialog = None
+        self.split_box: QMessageBox | None = None
 
         # Tags: chips that wrap, and a line to add one.
         self.tags_title = section_title(self.tr("Tags"), body)
@@ -432,6 +455,7 @@ class CustomerPane(QWidget):
         layout.addSpacing(4)
         layout.addWidget(self.identities_title)
         layout.addWidget(self.identities_label)
+        layout.addWidget(self.identity_actions)
         layout.addSpacing(6)
         layout.addWidget(self.editor)
         layout.addSpacing(6)
@@ -545,6 +569,10 @@ class CustomerPane(QWidget):
                 return
             if fresh is not None and fresh.customer_id == self._customer_id:
                 self.set_history(fresh, current)
+                if not fresh.identities and current is not None:
+                    # Merged into another customer meanwhile: follow the open conversation there (after this
+                    # read is through, as that load replaces it).
+                    QTimer.singleShot(0, self, lambda: self.show_conversation_customer(current))
             self._after_read()
         self._load_task = self._start(check(), "customer history check")
 
@@ -619,6 +647,7 @@ class CustomerPane(QWidget):
         self.history.show()
         editing = not partial and self.workspace is not None
         self.editor.setVisible(editing)
+        self.identity_actions.setVisible(editing)
         if editing:
             self._show_language(history.language)
             self._show_tags(history.tags)
@@ -637,7 +666,8 @@ class CustomerPane(QWidget):
         self.name_label.setText(text or self.tr("No conversation selected"))
         self.vip_badge.hide()
         self.error_label.hide()
-        for widget in (self.identities_title, self.identities_label, self.editor, self.history_title, self.history):
+        for widget in (self.identities_title, self.identities_label, self.identity_actions, self.editor,
+                       self.history_title, self.history):
             widget.hide()
         self.history.clear()
 
@@ -651,6 +681,12 @@ class CustomerPane(QWidget):
         self.identities_label.setText("\n".join(lines))
         self.identities_title.setVisible(bool(lines))
         self.identities_label.setVisible(bool(lines))
+        self.split_menu.clear()
+        for identity in history.identities:
+            text = f"{channel_name(identity.channel)} · {handle_text(identity.channel, identity.handle)}"
+            action = self.split_menu.addAction(text.replace("&", "&&"))  # a plain "&", not a mnemonic
+            action.triggered.connect(lambda _checked=False, i=identity: self.confirm_split(i))
+        self.split_button.setVisible(len(history.identities) > 1)
 
     def _show_language(self, language: str | None) -> None:
         index = self.language_combo.findData(language)
@@ -940,6 +976,8 @@ class CustomerPane(QWidget):
         for chip in self.tag_chips():
             chip.remove_button.setEnabled(not tags_busy)
         self.language_combo.setEnabled("language" not in self._busy)
+        self.merge_button.setEnabled("identities" not in self._busy)
+        self.split_button.setEnabled("identities" not in self._busy)
         self._update_field_buttons()
         self._update_note_buttons()
 
@@ -1000,6 +1038,99 @@ class CustomerPane(QWidget):
                 self.reload()
             self.saved.emit("follow_up")
         self._start(done(), "follow-up done")
+
+    # -- one customer across channels -------------------------------------------------------------------------
+    def open_merge_dialog(self) -> None:
+        """Asks which customer is the same person as this one (found in the local data) and merges them."""
+        if self.workspace is None or self._history is None or self._partial or "identities" in self._busy:
+            return
+        from ui.customer_merge_dialog import CustomerMergeDialog  # (it imports this module)
+
+        workspace, customer_id = self.workspace, self._customer_id
+        dialog = CustomerMergeDialog(self._history.display_name,
+                                     lambda text: idents.search(workspace, text, exclude=customer_id), self)
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.merge_chosen.connect(lambda other_id: self.merge_with(other_id, customer_id))
+
+        def on_finished(_result: int) -> None:
+            dialog.deleteLater()
+            if self.merge_dialog is dialog:
+                self.merge_dialog = None
+        dialog.finished.connect(on_finished)
+        self.merge_dialog = dialog
+        dialog.open()  # not exec: a nested event loop would hold up the asyncio tasks
+
+    def merge_with(self, other_customer_id: int, customer_id: int | None = None) -> None:
+        """The other customer's channels and conversations join this customer on the team server."""
+        customer_id = customer_id if customer_id is not None else self._customer_id
+        self._change_identities(
+            "merge", customer_id, lambda: idents.merge_customers(self.workspace, customer_id, other_customer_id))
+
+    def confirm_split(self, identity: hist.HistoryIdentity) -> None:
+        """Asks before one channel identity (and its conversations) becomes a customer of its own."""
+        if self.workspace is None or self._history is None or "identities" in self._busy:
+            return
+        customer_id, name = self._customer_id, self._history.display_name
+        shown = f"{channel_name(identity.channel)} · {handle_text(identity.channel, identity.handle)}"
+        box = QMessageBox(QMessageBox.Icon.Question, self.tr("Split into a separate customer"),
+                          fill(self.tr("Make %1 a separate customer? It leaves “%2” with its conversations."),
+                               shown, name), parent=self)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        split = box.addButton(self.tr("Split"), QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+
+        def on_finished(_result: int) -> None:
+            if box.clickedButton() is split:
+                self.split_identity(identity, customer_id)
+            box.deleteLater()
+            if self.split_box is box:
+                self.split_box = None
+        box.finished.connect(on_finished)
+        self.split_box = box
+        box.open()
+
+    def split_identity(self, identity: hist.HistoryIdentity, customer_id: int | None = None) -> None:
+        customer_id = customer_id if customer_id is not None else self._customer_id
+        self._change_identities("split", customer_id, lambda: idents.split_identity(
+            self.workspace, customer_id, identity.channel, identity.handle))
+
+    def _change_identities(self, what: str, customer_id: int | None, request) -> None:
+        """Runs a merge or split (`request()` makes the coroutine); the pane then shows the history as moved."""
+        if self.workspace is None or customer_id is None or "identities" in self._busy:
+            return
+        self._busy.add("identities")
+        self.error_label.hide()
+        self._update_busy()
+
+        async def change() -> None:
+            try:
+                await request()
+            except (NetworkError, AuthError, ServerError, LookupError) as exc:
+                if not self._alive():
+                    return
+                self._busy.discard("identities")
+                text = self.identity_error_text(exc)
+                if customer_id == self._customer_id:
+                    self._show_error(text)
+                self._update_busy()
+                self.save_failed.emit(text)
+                return
+            if not self._alive():
+                return
+            self._busy.discard("identities")
+            self._update_busy()
+            if customer_id == self._customer_id:
+                self.reload()
+            self.saved.emit(what)
+        self._start(change(), f"{what} customers")
+
+    def identity_error_text(self, exc: Exception) -> str:
+        if isinstance(exc, LookupError):
+            return self.tr("This channel is no longer this customer's; nothing was changed.")
+        if isinstance(exc, ServerError) and exc.status_code == 409:
+            return self.tr("Not done: %1").replace("%1", exc.detail)
+        return self.error_text(exc)
 
     # -- the conversations -------------------------------------------------------------------------------------
     def _show_conversations(self, conversations) -> None:

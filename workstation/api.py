@@ -242,6 +242,19 @@ class ApiClient:
         response = await self._request("POST", f"/v1/crisis/alerts/{alert_id}/ack")
         return protocol.CrisisAlertPublic.model_validate(response.json())
 
+    async def merge_customers(self, customer_id: int, other_customer_id: int) -> protocol.CustomerPublic:
+        """The other customer's identities and conversations join this customer (any agent); answers this one.
+        Merging again what is merged already changes nothing."""
+        response = await self._request("POST", f"/v1/customers/{customer_id}/merge",
+                                       json={"other_customer_id": other_customer_id})
+        return protocol.CustomerPublic.model_validate(response.json())
+
+    async def split_identity(self, identity_id: int) -> protocol.CustomerPublic:
+        """The identity and its conversations move to a new customer (answered); a customer's only identity is
+        refused (a ServerError with status 409)."""
+        response = await self._request("POST", f"/v1/identities/{identity_id}/split")
+        return protocol.CustomerPublic.model_validate(response.json())
+
     async def events(self) -> AsyncIterator[protocol.EventPoke | protocol.PresenceEvent]:
         """Yields each `change` event (newest sequence and database epoch) as an EventPoke and each `presence`
         event (a colleague viewing or typing in a conversation) as a PresenceEvent, until the stream ends.

@@ -200,7 +200,6 @@ def start_demo_stack(
         WORKSTATION_INSTAGRAM_TOKEN="IGAA" + secrets.token_urlsafe(32),
         # A made-up user-context OAuth 2.0 token of the demo brand's X account; the X emulator checks it.
         WORKSTATION_X_TOKEN=secrets.token_urlsafe(32),
-        WORKSTATION_X_USER_ID=DEMO_X_USER_ID,
     )
     env = {**os.environ, **(extra_env or {}), **run_secrets}
     env["WORKSTATION_TELEGRAM_API_BASE"] = sandbox_url + "/telegram"
@@ -208,6 +207,7 @@ def start_demo_stack(
     # The emulator notices a poller that went away (a killed server) only when its long poll ends: keep it short.
     env.setdefault("WORKSTATION_TELEGRAM_POLL_TIMEOUT", "2")
     env["WORKSTATION_X_API_BASE"] = sandbox_url + "/x"
+    env["WORKSTATION_X_USER_ID"] = DEMO_X_USER_ID  # public, like a phone number: not one of the run's secrets
     # The emulator's windows are X's (300 reads per 15 min): every 3 s per endpoint stays within them.
     env.setdefault("WORKSTATION_X_POLL_INTERVAL", "3")
     stack = DemoStack(

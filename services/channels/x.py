@@ -39,7 +39,7 @@ import random
 import re
 import time
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Awaitable, Callable, Mapping
 
@@ -394,7 +394,6 @@ class Window:
     reset: float | None = None  # epoch seconds
     not_before: float = 0.0  # epoch seconds
     failures: int = 0
-    last_error: ChannelError | None = field(default=None, repr=False)
 
     def exhausted_until(self, now: float, margin: float) -> float | None:
         """When the window opens again, if it is exhausted now."""
@@ -586,14 +585,13 @@ class XConnector:
 
     def _succeeded(self, endpoint: str, more: bool) -> None:
         window = self.windows[endpoint]
-        window.failures, window.last_error = 0, None
+        window.failures = 0
         now = self._clock()
         gap = 0.0 if more else self.poll_interval
         window.not_before = max(now + max(gap, self._pace(window, now)), window.not_before)
 
     def _failed(self, endpoint: str, exc: ChannelError) -> None:
         window = self.windows[endpoint]
-        window.last_error = exc
         now = self._clock()
         if exc.retry_after is not None:
             window.not_before = max(window.not_before, now + exc.retry_after)

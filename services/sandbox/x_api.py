@@ -51,7 +51,6 @@ from services.teamserver.hygiene import loads_json
 
 logger = logging.getLogger(__name__)
 
-Endpoint = Literal["mentions", "dm_events", "posts", "dm_send"]
 ENDPOINTS: tuple[str, ...] = ("mentions", "dm_events", "posts", "dm_send")
 # X's per-user limits (requests per 15 minutes) on these endpoints.
 DEFAULT_LIMITS: dict[str, tuple[int, float]] = {

@@ -24,6 +24,7 @@ from services.teamserver.ingestor import Ingestor
 from services.teamserver.routes import agents, care as care_routes, conversations, session, sync, webhooks
 from services.teamserver.routes import kpi as kpi_routes
 from services.teamserver.routes import crisis as crisis_routes
+from services.teamserver.routes import identities as identity_routes
 from services.teamserver.routing import Router
 from workstation import __version__
 
@@ -196,6 +197,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(care_routes.router)
     app.include_router(kpi_routes.router)
     app.include_router(crisis_routes.router)
+    app.include_router(identity_routes.router)
     app.include_router(webhooks.router)
     hygiene.install(app)  # JSON depth limit and encodable 422s; added first, so BodyLimit wraps it
     app.add_middleware(BodyLimit, api_limit=settings.max_api_bytes, webhook_limit=settings.max_webhook_bytes)

@@ -15,7 +15,7 @@ import httpx
 
 log = logging.getLogger(__name__)
 
-POLLED_MODULES = ("services.channels.telegram", "services.channels.x")
+POLLED_MODULES = ("services.channels.telegram", "services.channels.x", "services.channels.email")
 
 
 def polled_connectors(env: Mapping[str, str], client: httpx.AsyncClient) -> list:

@@ -112,8 +112,9 @@ class Dispatcher:
             conversation = s.get(Conversation, message.conversation_id)
             identity = s.get(Identity, conversation.identity_id)
             reply_to = None
-            if conversation.public:
-                # A public answer replies to the customer's newest public post in the conversation.
+            if conversation.public or conversation.channel == "email":
+                # A public answer replies to the customer's newest public post in the conversation; an email
+                # answer threads to the customer's newest mail in it (In-Reply-To, References, "Re:" subject).
                 reply_to = s.exec(
                     select(Message.provider_id)
                     .where(Message.conversation_id == conversation.id, Message.direction == "in",

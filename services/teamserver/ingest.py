@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 
 from services.channels.base import DeliveryStatus, InboundMessage, WebhookBatch
 from services.teamserver import care, changes, crisis, csat, sentiment
+from services.teamserver.identities import linked_customers
 from services.teamserver.models import (Conversation, Customer, Identity, Message, ProviderStatus, UTCDateTime,
                                         utcnow)
 
@@ -116,18 +117,22 @@ def _identities(session: Session, conn: sa.Connection, messages: list[InboundMes
     missing = [key for key in newest_name if key not in found]
     if missing:
         now = utcnow()
+        # A new identity whose handle is exact evidence (same phone, same email) joins that one customer.
+        linked = linked_customers(conn, missing)
+        unlinked = [key for key in missing if key not in linked]
         customer_ids = conn.execute(
             sa.insert(C).returning(C.c.id, sort_by_parameter_order=True),
-            [{"display_name": newest_name[key] or key[1], "created_at": now} for key in missing],
-        ).scalars().all()
+            [{"display_name": newest_name[key] or key[1], "created_at": now} for key in unlinked],
+        ).scalars().all() if unlinked else []
+        owner = {**linked, **dict(zip(unlinked, customer_ids))}
         identity_ids = conn.execute(
             sa.insert(I).returning(I.c.id, sort_by_parameter_order=True),
-            [{"customer_id": cid, "channel": key[0], "handle": key[1], "display_name": newest_name[key]}
-             for key, cid in zip(missing, customer_ids)],
+            [{"customer_id": owner[key], "channel": key[0], "handle": key[1], "display_name": newest_name[key]}
+             for key in missing],
         ).scalars().all()
-        for key, cid, iid in zip(missing, customer_ids, identity_ids):
-            found[key] = {"id": iid, "customer_id": cid}
-            changes.record(session, "customer", cid)
+        for key, iid in zip(missing, identity_ids):
+            found[key] = {"id": iid, "customer_id": owner[key]}
+            changes.record(session, "customer", owner[key])
             changes.record(session, "identity", iid)
     return found
 

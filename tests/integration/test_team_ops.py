@@ -59,7 +59,7 @@ class Client:
 class Mirror:
     """The server's state as the lead's sync sees it, pulled incrementally (tests read it often)."""
 
-    KINDS = ("agents", "customers", "conversations", "messages", "assignments", "follow_ups", "canned")
+    KINDS = ("agents", "customers", "identities", "conversations", "messages", "assignments", "follow_ups", "canned")
 
     def __init__(self, stack, token: str):
         self.url, self.token, self.after = stack.server_url, token, 0
@@ -216,6 +216,11 @@ MATRIX = {
     "sign-out": _case("DELETE", "/v1/session", None, _by_role()),
     "customer-profile": _case("PATCH", "/v1/customers/{customer}", lambda t, c: {"tags": ["VIP"], "notes": "llama tarde"},
                               _by_role()),
+    # Any agent merges customers and splits an identity off (the setup makes a second customer to merge, or
+    # a customer with two identities).
+    "merge-customers": _case("POST", "/v1/customers/{customer}/merge",
+                             lambda t, c: {"other_customer_id": c["other_customer_id"]}, _by_role()),
+    "split-identity": _case("POST", "/v1/identities/{identity}/split", None, _by_role()),
     "follow-up-of-ana": _case("PATCH", "/v1/follow_ups/{followup}", lambda t, c: {"done": True}, _by_role(ben=403)),
     "personal-canned": _case("POST", "/v1/canned", lambda t, c: {"title": "Mi saludo", "shortcut": "hola2",
                                                                  "body": "¡Hola!", "language": "es"}, _by_role()),
@@ -252,7 +257,7 @@ def test_the_matrix_covers_every_endpoint(stack):
     covered = {(case["method"], case["path"].replace("{conv}", "{conversation_id}")
                 .replace("{ana}", "{agent_id}").replace("{ben}", "{agent_id}").replace("{victim}", "{agent_id}")
                 .replace("{customer}", "{customer_id}").replace("{followup}", "{follow_up_id}")
-                .replace("{crisis_alert}", "{alert_id}")
+                .replace("{crisis_alert}", "{alert_id}").replace("{identity}", "{identity_id}")
                 .replace("{team_canned}", "{canned_id}").replace("{anas_canned}", "{canned_id}").partition("?")[0]) for case in MATRIX.values()}
     assert endpoints - NOT_IN_MATRIX <= covered, f"no authorization case for {endpoints - NOT_IN_MATRIX - covered}"
 
@@ -273,8 +278,10 @@ def test_authorization_matrix(stack, team, manual_pick, case_name, role):
         client = Client(stack, None if role == "anonymous" else
                         {"ana": ANA, "ben": BEN, "lead": stack.lead_email, "admin": ADMIN}[role])
     template = case["path"]
-    needs_conv = any(name in template for name in ("{conv}", "{customer}", "{followup}"))
+    needs_conv = any(name in template for name in ("{conv}", "{customer}", "{followup}", "{identity}"))
     conv = conversation(stack, team, owner=case["owner"]) if needs_conv else None
+    if case_name in ("merge-customers", "split-identity"):
+        conv = dict(conv, other_customer_id=conversation(stack, team)["customer_id"])
     ids = {"conv": conv["id"] if conv else 0, "customer": conv["customer_id"] if conv else 0,
            "ana": team["ana"].id, "ben": team["ben"].id, "victim": stack.victim_id}
     if "{followup}" in template:
@@ -283,6 +290,8 @@ def test_authorization_matrix(stack, team, manual_pick, case_name, role):
         ids["team_canned"] = next(c["id"] for c in _canned(stack, team) if c["owner_agent_id"] is None)
     if "{crisis_alert}" in template:
         ids["crisis_alert"] = _crisis_alert(stack)
+    if "{identity}" in template:
+        ids["identity"] = _identity_to_split(stack, team, conv)
     if "{anas_canned}" in template:
         made = team["ana"].request("POST", "/v1/canned", {"title": "Mía", "shortcut": "mia", "body": "texto"})
         assert made.status_code == 201
@@ -313,6 +322,16 @@ def _follow_up_for(stack, team, conv: dict) -> int:
     assert r.status_code == 200, r.text
     page = _all_pages(stack, team, "follow_ups")
     return next(f["id"] for f in page if f["conversation_id"] == conv["id"])
+
+
+def _identity_to_split(stack, team, conv: dict) -> int:
+    """The lead merges the second customer into the conversation's one; its identity is the one to split off."""
+    mirror = MIRRORS.setdefault(stack.server_url, Mirror(stack, team["lead"].token))
+    identity = next(i for i in mirror.all("identities") if i["customer_id"] == conv["other_customer_id"])
+    r = team["lead"].request("POST", f"/v1/customers/{conv['customer_id']}/merge",
+                             {"other_customer_id": conv["other_customer_id"]})
+    assert r.status_code == 200, r.text
+    return identity["id"]
 
 
 def _crisis_alert(stack) -> int:
