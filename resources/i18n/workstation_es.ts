@@ -1082,9 +1082,52 @@ sobre el coste</translation>
     </message>
 </context>
 <context>
+    <name>CustomerMergeDialog</name>
+    <message>
+        <location filename="../../ui/customer_merge_dialog.py" line="+35"/>
+        <source>Merge customers</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Find the customer who is the same person as “%1”: by name, phone, user name or address.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Name or handle…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Search customers</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Customers found</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>No other customer matches.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Merge</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+60"/>
+        <source>“%1” joins “%2”: their channels, conversations and follow-ups move to “%2”, their tags, data and notes are added to its profile (where data differs, this customer&apos;s stays and theirs is written into the notes).</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>CustomerPane</name>
     <message>
-        <location filename="../../ui/customer_pane.py" line="+263"/>
+        <location filename="../../ui/customer_pane.py" line="+265"/>
         <source>VIP</source>
         <translation>VIP</translation>
     </message>
@@ -1124,7 +1167,28 @@ sobre el coste</translation>
         <translation>Canales</translation>
     </message>
     <message>
+        <location line="+4"/>
+        <source>Merge with another customer…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The same person wrote from another channel or number: bring their conversations here</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location line="+5"/>
+        <location line="+771"/>
+        <source>Split into a separate customer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-770"/>
+        <source>One of these channels is someone else: make it a customer of its own</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+14"/>
         <source>Tags</source>
         <translation>Etiquetas</translation>
     </message>
@@ -1261,27 +1325,47 @@ sobre el coste</translation>
     </message>
     <message>
         <location line="+4"/>
-        <location line="+636"/>
+        <location line="+744"/>
         <source>Conversations</source>
         <translation>Conversaciones</translation>
     </message>
     <message>
-        <location line="-625"/>
+        <location line="-733"/>
         <source>Double-click a conversation to open it</source>
         <translation>Haz doble clic en una conversación para abrirla</translation>
     </message>
     <message>
-        <location line="+183"/>
+        <location line="+188"/>
         <source>This customer is not in the local data yet.</source>
         <translation>Este cliente aún no está en los datos locales.</translation>
     </message>
     <message>
-        <location line="+57"/>
+        <location line="+58"/>
         <source>No conversation selected</source>
         <translation>Ninguna conversación seleccionada</translation>
     </message>
     <message>
-        <location line="+384"/>
+        <location line="+410"/>
+        <source>Make %1 a separate customer? It leaves “%2” with its conversations.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Split</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+51"/>
+        <source>This channel is no longer this customer&apos;s; nothing was changed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Not done: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+20"/>
         <source>Conversations (%1)</source>
         <translation>Conversaciones (%1)</translation>
     </message>
@@ -2039,7 +2123,7 @@ sobre el coste</translation>
 <context>
     <name>FollowUpRow</name>
     <message>
-        <location filename="../../ui/customer_pane.py" line="-936"/>
+        <location filename="../../ui/customer_pane.py" line="-1065"/>
         <source>Overdue since %1</source>
         <translation>Vencido desde el %1</translation>
     </message>
@@ -2684,17 +2768,17 @@ reapertura</translation>
     </message>
     <message>
         <location line="+13"/>
-        <location line="+981"/>
+        <location line="+1001"/>
         <source>Conversations</source>
         <translation>Conversaciones</translation>
     </message>
     <message>
-        <location line="-976"/>
+        <location line="-996"/>
         <source>Search messages, customers, numbers…</source>
         <translation>Buscar mensajes, clientes, números…</translation>
     </message>
     <message>
-        <location line="+123"/>
+        <location line="+134"/>
         <source>Select a conversation in the feed.</source>
         <translation>Selecciona una conversación de la lista.</translation>
     </message>
@@ -2705,17 +2789,17 @@ reapertura</translation>
     </message>
     <message>
         <location line="+1"/>
-        <location line="+842"/>
+        <location line="+851"/>
         <source>Canned responses</source>
         <translation>Respuestas predefinidas</translation>
     </message>
     <message>
-        <location line="-815"/>
+        <location line="-824"/>
         <source>Syncing… %p%</source>
         <translation>Sincronizando… %p%</translation>
     </message>
     <message>
-        <location line="+276"/>
+        <location line="+277"/>
         <source>%1 not sent</source>
         <translation>%1 sin enviar</translation>
     </message>
@@ -2725,7 +2809,7 @@ reapertura</translation>
         <translation>● En línea</translation>
     </message>
     <message>
-        <location line="-305"/>
+        <location line="-317"/>
         <source>All conversations</source>
         <translation>Todas las conversaciones</translation>
     </message>
@@ -2790,7 +2874,17 @@ reapertura</translation>
         <translation>WhatsApp solo entrega plantillas aprobadas pasadas 24 horas desde el último mensaje del cliente</translation>
     </message>
     <message>
-        <location line="+247"/>
+        <location line="+5"/>
+        <source>Reply privately…</source>
+        <translation>Responder en privado…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Send the customer one private message about their comment</source>
+        <translation>Enviar al cliente un mensaje privado sobre su comentario</translation>
+    </message>
+    <message>
+        <location line="+252"/>
         <source>● Connecting…</source>
         <translation>● Conectando…</translation>
     </message>
@@ -2840,7 +2934,7 @@ reapertura</translation>
         <translation>cerrado</translation>
     </message>
     <message>
-        <location line="+189"/>
+        <location line="+191"/>
         <source>Public</source>
         <translation>Pública</translation>
     </message>
@@ -2982,7 +3076,7 @@ reapertura</translation>
         <translation>Posible crisis</translation>
     </message>
     <message>
-        <location line="+189"/>
+        <location line="+195"/>
         <source>Search</source>
         <translation>Buscar</translation>
     </message>
@@ -3088,18 +3182,18 @@ reapertura</translation>
         <translation>Turno terminado: %1 conversaciones traspasadas.</translation>
     </message>
     <message>
-        <location line="-1184"/>
-        <location line="+634"/>
+        <location line="-1204"/>
+        <location line="+648"/>
         <source>Unassigned</source>
         <translation>Sin asignar</translation>
     </message>
     <message>
-        <location line="-327"/>
+        <location line="-329"/>
         <source>● Session expired — sign in again</source>
         <translation>● Sesión caducada — vuelve a iniciar sesión</translation>
     </message>
     <message>
-        <location line="+329"/>
+        <location line="+331"/>
         <source>Assigned to you</source>
         <translation>Asignada a ti</translation>
     </message>
@@ -3130,7 +3224,7 @@ reapertura</translation>
         <translation>Resolver</translation>
     </message>
     <message>
-        <location line="+198"/>
+        <location line="+204"/>
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>
@@ -3299,6 +3393,39 @@ reapertura</translation>
         <location line="+3"/>
         <source>%1: at most %2 lines.</source>
         <translation>%1: como máximo %2 líneas.</translation>
+    </message>
+</context>
+<context>
+    <name>PrivateReplyDialog</name>
+    <message>
+        <location filename="../../ui/private_reply_dialog.py" line="+28"/>
+        <source>Reply privately</source>
+        <translation>Responder en privado</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Send privately</source>
+        <translation>Enviar en privado</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>One private message to the customer about their comment: the conversation goes on in private when they answer. It can be sent once per comment, within 7 days.</source>
+        <translation>Un único mensaje privado al cliente sobre su comentario: la conversación sigue en privado cuando responda. Se puede enviar una vez por comentario, en un plazo de 7 días.</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Hi %1, thanks for your comment. So we can look at your case with your details, let&apos;s continue here in private.</source>
+        <translation>Hola %1, gracias por tu comentario. Para revisar tu caso con tus datos, sigamos por aquí en privado.</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>%1 / %2</source>
+        <translation>%1 / %2</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Sending…</source>
+        <translation>Enviando…</translation>
     </message>
 </context>
 <context>
