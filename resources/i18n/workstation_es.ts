@@ -1086,42 +1086,42 @@ sobre el coste</translation>
     <message>
         <location filename="../../ui/customer_merge_dialog.py" line="+35"/>
         <source>Merge customers</source>
-        <translation type="unfinished"></translation>
+        <translation>Unir clientes</translation>
     </message>
     <message>
         <location line="+7"/>
         <source>Find the customer who is the same person as “%1”: by name, phone, user name or address.</source>
-        <translation type="unfinished"></translation>
+        <translation>Busca el cliente que es la misma persona que «%1»: por nombre, teléfono, nombre de usuario o dirección.</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Name or handle…</source>
-        <translation type="unfinished"></translation>
+        <translation>Nombre o identificador…</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Search customers</source>
-        <translation type="unfinished"></translation>
+        <translation>Buscar clientes</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Customers found</source>
-        <translation type="unfinished"></translation>
+        <translation>Clientes encontrados</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>No other customer matches.</source>
-        <translation type="unfinished"></translation>
+        <translation>Ningún otro cliente coincide.</translation>
     </message>
     <message>
         <location line="+6"/>
         <source>Merge</source>
-        <translation type="unfinished"></translation>
+        <translation>Unir</translation>
     </message>
     <message>
         <location line="+60"/>
         <source>“%1” joins “%2”: their channels, conversations and follow-ups move to “%2”, their tags, data and notes are added to its profile (where data differs, this customer&apos;s stays and theirs is written into the notes).</source>
-        <translation type="unfinished"></translation>
+        <translation>«%1» se une a «%2»: sus canales, conversaciones y seguimientos pasan a «%2», y sus etiquetas, datos y notas se añaden a su ficha (si un dato difiere, se queda el de este cliente y el otro se apunta en las notas).</translation>
     </message>
 </context>
 <context>
@@ -1169,23 +1169,23 @@ sobre el coste</translation>
     <message>
         <location line="+4"/>
         <source>Merge with another customer…</source>
-        <translation type="unfinished"></translation>
+        <translation>Unir con otro cliente…</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>The same person wrote from another channel or number: bring their conversations here</source>
-        <translation type="unfinished"></translation>
+        <translation>La misma persona escribió desde otro canal o número: trae aquí sus conversaciones</translation>
     </message>
     <message>
         <location line="+5"/>
         <location line="+771"/>
         <source>Split into a separate customer</source>
-        <translation type="unfinished"></translation>
+        <translation>Separar en otro cliente</translation>
     </message>
     <message>
         <location line="-770"/>
         <source>One of these channels is someone else: make it a customer of its own</source>
-        <translation type="unfinished"></translation>
+        <translation>Uno de estos canales es otra persona: conviértelo en un cliente aparte</translation>
     </message>
     <message>
         <location line="+14"/>
@@ -1347,22 +1347,22 @@ sobre el coste</translation>
     <message>
         <location line="+410"/>
         <source>Make %1 a separate customer? It leaves “%2” with its conversations.</source>
-        <translation type="unfinished"></translation>
+        <translation>¿Convertir %1 en un cliente aparte? Sale de «%2» con sus conversaciones.</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Split</source>
-        <translation type="unfinished"></translation>
+        <translation>Separar</translation>
     </message>
     <message>
         <location line="+51"/>
         <source>This channel is no longer this customer&apos;s; nothing was changed.</source>
-        <translation type="unfinished"></translation>
+        <translation>Este canal ya no es de este cliente; no se ha cambiado nada.</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Not done: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>No se ha hecho: %1</translation>
     </message>
     <message>
         <location line="+20"/>
