@@ -51,11 +51,12 @@ def has_colour(image: QImage, colour: QColor, x_from: int = 0) -> bool:
 
 
 def test_clock_and_priority_chips_are_painted_in_their_colours(qapp):
+    now = datetime.now(timezone.utc)  # the clocks are read against the wall clock: not the module's NOW
     model = FeedModel()
     model.set_rows([
-        row(1, priority="urgent", sla_kind="first", sla_due_at=NOW - timedelta(minutes=3), sla_target_seconds=600),
-        row(2, sla_kind="next", sla_due_at=NOW + timedelta(minutes=50), sla_target_seconds=3600),
-        row(3, sla_kind="first", sla_due_at=NOW + timedelta(minutes=5), sla_target_seconds=3600, priority="high"),
+        row(1, priority="urgent", sla_kind="first", sla_due_at=now - timedelta(minutes=3), sla_target_seconds=600),
+        row(2, sla_kind="next", sla_due_at=now + timedelta(minutes=50), sla_target_seconds=3600),
+        row(3, sla_kind="first", sla_due_at=now + timedelta(minutes=5), sla_target_seconds=3600, priority="high"),
         row(4),
     ])
     clocks = [model.index(i).data(ClockRole) for i in range(4)]
