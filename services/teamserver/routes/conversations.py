@@ -93,6 +93,27 @@ def _conversation(session: Session, conversation_id: int) -> Conversation:
     return conversation
 
 
+def _queue_outbound(session: Session, conversation: Conversation, agent: Agent, text: str, *, kind: str = "text",
+                    payload: dict | None = None, op_id: str | None = None) -> Message:
+    """Stores an agent's outbound message for the dispatcher (in the caller's transaction): it answers the
+    waiting customer, becomes the conversation's latest message, and is announced to clients and senders."""
+    message = Message(conversation_id=conversation.id, channel=conversation.channel, direction="out",
+                      author_agent_id=agent.id, text=text, kind=kind, delivery_state="pending",
+                      client_op_id=op_id, payload=json.dumps(payload) if payload is not None else None)
+    session.add(message)
+    conversation.last_message_at = message.created_at
+    conversation.last_message_preview = preview(text)
+    conversation.last_message_direction = "out"
+    conversation.reclaimed_from_agent_id = None
+    care.answered(conversation, message.created_at, session=session, agent_id=agent.id)
+    session.add(conversation)
+    session.flush()
+    changes.record(session, "conversation", conversation.id)
+    changes.record(session, "message", message.id)
+    changes.notify_outbox(session, conversation.id)
+    return message
+
+
 @router.post("/conversations/{conversation_id}/messages", response_model=protocol.MessagePublic,
              status_code=status.HTTP_201_CREATED)
 def post_reply(conversation_id: ConversationId, body: protocol.ReplyCreate, agent: CurrentAgent, session: SessionDep,
@@ -109,20 +130,7 @@ def post_reply(conversation_id: ConversationId, body: protocol.ReplyCreate, agen
         if conversation.assignee_id is None and not routing.is_lead(agent):
             # An agent who answers an unassigned conversation takes it (a lead answering leaves it queued).
             routing.set_assignee(session, conversation, agent.id, actor_id=agent.id, kind="take")
-        message = Message(conversation_id=conversation.id, channel=conversation.channel, direction="out",
-                          author_agent_id=agent.id, text=body.text, delivery_state="pending",
-                          client_op_id=idempotency_key)
-        session.add(message)
-        conversation.last_message_at = message.created_at
-        conversation.last_message_preview = preview(body.text)
-        conversation.last_message_direction = "out"
-        conversation.reclaimed_from_agent_id = None
-        care.answered(conversation, message.created_at, session=session, agent_id=agent.id)
-        session.add(conversation)
-        session.flush()
-        changes.record(session, "conversation", conversation.id)
-        changes.record(session, "message", message.id)
-        changes.notify_outbox(session, conversation.id)
+        message = _queue_outbound(session, conversation, agent, body.text, op_id=idempotency_key)
         created["id"] = message.id
         return protocol.MessagePublic.model_validate(message, from_attributes=True)
 
@@ -158,22 +166,10 @@ def post_template(conversation_id: ConversationId, body: protocol.TemplateSend, 
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
         if conversation.assignee_id is None and not routing.is_lead(agent):
             routing.set_assignee(session, conversation, agent.id, actor_id=agent.id, kind="take")
-        message = Message(conversation_id=conversation.id, channel=conversation.channel, direction="out",
-                          author_agent_id=agent.id, text=text, kind="template", delivery_state="pending",
-                          client_op_id=idempotency_key,
-                          payload=json.dumps({"template": {"name": template.name, "language": template.language,
-                                                           "parameters": list(body.parameters)}}))
-        session.add(message)
-        conversation.last_message_at = message.created_at
-        conversation.last_message_preview = preview(text)
-        conversation.last_message_direction = "out"
-        conversation.reclaimed_from_agent_id = None
-        care.answered(conversation, message.created_at, session=session, agent_id=agent.id)
-        session.add(conversation)
-        session.flush()
-        changes.record(session, "conversation", conversation.id)
-        changes.record(session, "message", message.id)
-        changes.notify_outbox(session, conversation.id)
+        message = _queue_outbound(
+            session, conversation, agent, text, kind="template", op_id=idempotency_key,
+            payload={"template": {"name": template.name, "language": template.language,
+                                  "parameters": list(body.parameters)}})
         created["id"] = message.id
         return protocol.MessagePublic.model_validate(message, from_attributes=True)
 
@@ -248,20 +244,8 @@ def post_private_reply(conversation_id: ConversationId, body: protocol.ReplyCrea
             if public.assignee_id is not None:
                 routing.set_assignee(session, private, public.assignee_id, actor_id=agent.id,
                                      kind="take" if public.assignee_id == agent.id else "manual")
-        message = Message(conversation_id=private.id, channel=private.channel, direction="out",
-                          author_agent_id=agent.id, text=body.text, kind=PRIVATE_REPLY_KIND,
-                          delivery_state="pending", client_op_id=idempotency_key,
-                          payload=json.dumps({"comment_id": comment.provider_id}))
-        session.add(message)
-        private.last_message_at = message.created_at
-        private.last_message_preview = preview(body.text)
-        private.last_message_direction = "out"
-        care.answered(private, message.created_at, session=session, agent_id=agent.id)
-        session.add(private)
-        session.flush()
-        changes.record(session, "conversation", private.id)
-        changes.record(session, "message", message.id)
-        changes.notify_outbox(session, private.id)
+        message = _queue_outbound(session, private, agent, body.text, kind=PRIVATE_REPLY_KIND, op_id=idempotency_key,
+                                  payload={"comment_id": comment.provider_id})
         created.update(id=message.id, conversation_id=private.id)
         return protocol.MessagePublic.model_validate(message, from_attributes=True)
 
