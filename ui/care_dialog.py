@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from ui.case_types import priority_name
 from ui.style import CHANNEL_COLOURS, channel_name
-from ui.team_dialogs import _RequestDialog, request_error_text
+from ui.team_dialogs import _LoadingDialog, request_error_text
 from ui.thread_model import fill
 from workstation import protocol
 from workstation.board import DASH
@@ -832,7 +832,7 @@ class CsatTab(QWidget):
 
 
 # -- the dialog -----------------------------------------------------------------------------------------------------
-class CareDialog(_RequestDialog):
+class CareDialog(_LoadingDialog):
     """The team's care rules, in four tabs: business hours, response times (SLA), priority and the out-of-hours
     reply. Loads the current rules, then saves them all at once; what the dialog does not show is sent back as
     it was loaded. Input it can check is checked before sending; the server's refusal (422) shows its reason
@@ -869,24 +869,6 @@ class CareDialog(_RequestDialog):
     def _set_editable(self, editable: bool) -> None:
         self.tabs.setEnabled(editable)
         self.save_button.setEnabled(editable)
-
-    def open(self) -> None:
-        super().open()
-        self.reload()
-
-    def reload(self) -> None:
-        self.show_message(self.tr("Loading…"), error=False)
-        self._start(self._read())
-
-    async def _read(self) -> None:
-        try:
-            care = await self._load()
-        except (NetworkError, AuthError, ServerError) as exc:
-            self.show_message(request_error_text(exc), error=True)
-            return
-        self.show_settings(care)
-        self.show_message("", error=False)
-        self._set_editable(True)
 
     def show_settings(self, care: protocol.CarePublic) -> None:
         self.loaded = care

@@ -122,7 +122,38 @@ class _RequestDialog(QDialog):
         super().done(result)
 
 
-class RoutingDialog(_RequestDialog):
+class _LoadingDialog(_RequestDialog):
+    """A request dialog that first loads what it edits: editing is off until `_load()` (set by the subclass)
+    answers, then `show_settings` shows it and `_set_editable(True)` lets the user change it."""
+
+    _load: Callable[[], Awaitable[object]]
+
+    def open(self) -> None:
+        super().open()
+        self.reload()
+
+    def reload(self) -> None:
+        self.show_message(self.tr("Loading…"), error=False)
+        self._start(self._read())
+
+    async def _read(self) -> None:
+        try:
+            loaded = await self._load()
+        except (NetworkError, AuthError, ServerError) as exc:
+            self.show_message(request_error_text(exc), error=True)
+            return
+        self.show_settings(loaded)
+        self.show_message("", error=False)
+        self._set_editable(True)
+
+    def show_settings(self, loaded) -> None:
+        raise NotImplementedError
+
+    def _set_editable(self, editable: bool) -> None:
+        raise NotImplementedError
+
+
+class RoutingDialog(_LoadingDialog):
     """Routing settings: automatic distribution, the default capacity, reclaiming unanswered conversations
     and how soon a disconnected agent goes offline. Loads the current rules, then saves them."""
 
@@ -172,24 +203,6 @@ class RoutingDialog(_RequestDialog):
         for widget in self._fields:
             widget.setEnabled(editable)
         self.save_button.setEnabled(editable)
-
-    def open(self) -> None:
-        super().open()
-        self.reload()
-
-    def reload(self) -> None:
-        self.show_message(self.tr("Loading…"), error=False)
-        self._start(self._read())
-
-    async def _read(self) -> None:
-        try:
-            settings = await self._load()
-        except (NetworkError, AuthError, ServerError) as exc:
-            self.show_message(request_error_text(exc), error=True)
-            return
-        self.show_settings(settings)
-        self.show_message("", error=False)
-        self._set_editable(True)
 
     def show_settings(self, settings: protocol.RoutingSettings) -> None:
         self.loaded = settings

@@ -697,12 +697,7 @@
         <translation>Encuesta de satisfacción</translation>
     </message>
     <message>
-        <location line="+17"/>
-        <source>Loading…</source>
-        <translation>Cargando…</translation>
-    </message>
-    <message>
-        <location line="+56"/>
+        <location line="+55"/>
         <source>Saving…</source>
         <translation>Guardando…</translation>
     </message>
@@ -1026,7 +1021,7 @@ sobre el coste</translation>
 <context>
     <name>CsatTab</name>
     <message>
-        <location filename="../../ui/care_dialog.py" line="-163"/>
+        <location filename="../../ui/care_dialog.py" line="-145"/>
         <source>Ask the customer to rate the help when a conversation is resolved</source>
         <translation>Pedir al cliente que valore la atención al resolver una conversación</translation>
     </message>
@@ -1919,7 +1914,7 @@ sobre el coste</translation>
 <context>
     <name>EditAgentDialog</name>
     <message>
-        <location filename="../../ui/team_dialogs.py" line="+237"/>
+        <location filename="../../ui/team_dialogs.py" line="+250"/>
         <source>Edit agent: %1</source>
         <translation>Editar agente: %1</translation>
     </message>
@@ -3484,7 +3479,7 @@ reapertura</translation>
 <context>
     <name>RoutingDialog</name>
     <message>
-        <location filename="../../ui/team_dialogs.py" line="-264"/>
+        <location filename="../../ui/team_dialogs.py" line="-246"/>
         <source>Routing settings</source>
         <translation>Reglas de reparto</translation>
     </message>
@@ -3539,12 +3534,7 @@ reapertura</translation>
         <translation>La capacidad propia de un agente, fijada en Editar agente, sustituye a la predeterminada.</translation>
     </message>
     <message>
-        <location line="+22"/>
-        <source>Loading…</source>
-        <translation>Cargando…</translation>
-    </message>
-    <message>
-        <location line="+29"/>
+        <location line="+33"/>
         <source>Saving…</source>
         <translation>Guardando…</translation>
     </message>
@@ -3735,7 +3725,7 @@ reapertura</translation>
 <context>
     <name>TeamDialogs</name>
     <message>
-        <location filename="../../ui/team_dialogs.py" line="-169"/>
+        <location filename="../../ui/team_dialogs.py" line="-182"/>
         <source>You are offline; try again when connected.</source>
         <translation>Estás sin conexión; inténtalo de nuevo cuando haya conexión.</translation>
     </message>
@@ -3986,6 +3976,14 @@ reapertura</translation>
         <location line="+1"/>
         <source>Failed</source>
         <translation>Fallido</translation>
+    </message>
+</context>
+<context>
+    <name>_LoadingDialog</name>
+    <message>
+        <location filename="../../ui/team_dialogs.py" line="+70"/>
+        <source>Loading…</source>
+        <translation>Cargando…</translation>
     </message>
 </context>
 <context>
