@@ -206,6 +206,8 @@ def start_demo_stack(
     env["WORKSTATION_META_GRAPH_BASE"] = sandbox_url + "/meta"
     # The emulator notices a poller that went away (a killed server) only when its long poll ends: keep it short.
     env.setdefault("WORKSTATION_TELEGRAM_POLL_TIMEOUT", "2")
+    # The key that seals the channel credentials an admin connects from the app, with the demo's data.
+    env.setdefault("WORKSTATION_CHANNEL_KEY_FILE", str(data_dir / "channel.key"))
     env["WORKSTATION_X_API_BASE"] = sandbox_url + "/x"
     env["WORKSTATION_X_USER_ID"] = DEMO_X_USER_ID  # public, like a phone number: not one of the run's secrets
     # The emulator's windows are X's (300 reads per 15 min): every 3 s per endpoint stays within them.

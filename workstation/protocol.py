@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 API_PREFIX = "/v1"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -793,3 +793,59 @@ class CrisisPublic(BaseModel):
     settings: CrisisSettings = CrisisSettings()
     playbook: str = ""
     pinned_canned_keys: list[str] = []
+
+
+# -- channel setup (GET/PUT/DELETE /v1/channels) ----------------------------------------------------------------
+
+class ChannelField(BaseModel):
+    """One setting of a channel's connection form; secret ones are never sent back, only whether one is set."""
+
+    name: str
+    secret: bool = False
+    required: bool = False
+    kind: Literal["text", "number", "choice"] = "text"
+    choices: list[str] = []
+    default: str = ""
+
+
+class ChannelHealth(BaseModel):
+    last_ok_at: datetime | None = None  # the last poll, webhook or send that worked
+    last_webhook_at: datetime | None = None
+    last_send_at: datetime | None = None
+    last_error: str = ""  # the provider's reason, in English as it gave it
+    last_error_kind: str = ""  # an ErrorKind value
+    last_error_code: int | None = None
+    last_error_at: datetime | None = None
+
+
+# What the admin should fix, most urgent first; the app words each in the admin's language.
+ChannelProblem = Literal["not_connected", "credentials_unreadable", "token_expired", "token_expires_soon",
+                         "auth_refused", "permission_missing", "provider_failing", "poll_stale",
+                         "webhook_waiting"]
+
+
+class ChannelPublic(BaseModel):
+    channel: str
+    connected: bool
+    source: Literal["app", "environment", ""] = ""  # who configured it: an admin from the app, or the server
+    account_id: str = ""
+    account_name: str = ""
+    settings: dict[str, str] = {}  # the non-secret settings (ids, hosts, ports); only for channels set from the app
+    secrets_set: list[str] = []  # which secret settings hold a value
+    token_expires_at: datetime | None = None
+    connected_at: datetime | None = None
+    connected_by_name: str = ""
+    webhook_path: str = ""  # where the provider must deliver webhooks ("" for polled channels)
+    health: ChannelHealth = ChannelHealth()
+    problems: list[ChannelProblem] = []
+    fields: list[ChannelField] = []
+
+
+class ChannelConnect(BaseModel):
+    """PUT /v1/channels/{channel}: a secret left out keeps the stored one (change a host without retyping the
+    password)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    settings: dict[str, str | int] = {}
+    secrets: dict[str, str] = {}

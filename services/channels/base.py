@@ -78,6 +78,15 @@ class SendResult:
     recipient_handle: str
 
 
+@dataclass(frozen=True)
+class AccountCheck:
+    """What a live credentials check learned about our account on the provider (connectors' `check()`)."""
+
+    account_id: str  # the provider's id of our account: phone-number id, page id, IG account id, bot id, user id
+    name: str  # what the admin recognises: the display number, the page name, @bot, @handle, the address
+    token_expires_at: datetime | None = None  # when the provider says the token ends (None: never or unknown)
+
+
 class WebhookError(Exception):
     """A webhook delivery we refuse; `status_code` is what the endpoint answers (400, 403, 413)."""
 

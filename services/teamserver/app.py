@@ -11,10 +11,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlmodel import Session
 
-from services.channels import meta
-from services.channels.whatsapp import WhatsAppConnector
-from services.teamserver import channel_registry
-from services.teamserver.pollers import Poller
+from services.teamserver.channel_setup import NOTIFY_CHANNEL as CHANNELS_CHANNEL, ChannelHub
 from services.teamserver import care, changes, hygiene
 from services.teamserver.config import Settings
 from services.teamserver.db import init_db, is_postgres, libpq_dsn, make_engine, read_only
@@ -25,6 +22,7 @@ from services.teamserver.routes import agents, care as care_routes, conversation
 from services.teamserver.routes import kpi as kpi_routes
 from services.teamserver.routes import crisis as crisis_routes
 from services.teamserver.routes import identities as identity_routes
+from services.teamserver.routes import channels as channel_routes
 from services.teamserver.routing import Router
 from workstation import __version__
 
@@ -83,16 +81,29 @@ def _latest_seq(engine) -> int:
 PRESENCE_CHANNEL = "workstation_presence"
 
 
-async def _start_all(dispatcher: Dispatcher, router: Router, pollers: list[Poller]) -> None:
+def _channel_base_env(settings: Settings) -> dict[str, str]:
+    """The WORKSTATION_* variables the connectors read, with the WhatsApp settings given as fields."""
+    env = dict(settings.channel_env)
+    for name, value in (("WORKSTATION_META_APP_SECRET", settings.meta_app_secret),
+                        ("WORKSTATION_META_VERIFY_TOKEN", settings.meta_verify_token),
+                        ("WORKSTATION_WHATSAPP_TOKEN", settings.whatsapp_token),
+                        ("WORKSTATION_WHATSAPP_PHONE_NUMBER_ID", settings.whatsapp_phone_number_id),
+                        ("WORKSTATION_WHATSAPP_API_BASE", settings.whatsapp_api_base),
+                        ("WORKSTATION_WHATSAPP_API_VERSION", settings.whatsapp_api_version),
+                        ("WORKSTATION_WHATSAPP_TIMEOUT", str(settings.whatsapp_timeout))):
+        if value:
+            env.setdefault(name, value)
+    return env
+
+
+async def _start_all(dispatcher: Dispatcher, router: Router, hub: ChannelHub) -> None:
     await dispatcher.start()
     await router.start()
-    for poller in pollers:
-        poller.start()
+    await hub.start_polling()
 
 
-async def _stop_all(dispatcher: Dispatcher, router: Router, pollers: list[Poller]) -> None:
-    for poller in pollers:
-        await poller.stop()
+async def _stop_all(dispatcher: Dispatcher, router: Router, hub: ChannelHub) -> None:
+    await hub.stop_polling()
     await router.stop()
     await dispatcher.stop()
 
@@ -116,37 +127,28 @@ def create_app(settings: Settings) -> FastAPI:
             broadcaster = Broadcaster(changes.latest_seq(s))
         broadcaster.bind(asyncio.get_running_loop())
         client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
-        connectors = {}
-        if settings.whatsapp_token and settings.whatsapp_phone_number_id:
-            connectors["whatsapp"] = WhatsAppConnector(
-                app_secret=settings.meta_app_secret,
-                access_token=settings.whatsapp_token,
-                phone_number_id=settings.whatsapp_phone_number_id,
-                api_base=settings.whatsapp_api_base,
-                api_version=settings.whatsapp_api_version,
-                client=client,
-                timeout=settings.whatsapp_timeout,
-            )
-        else:
+        postgres = is_postgres(engine)
+        announce = _pg_notifier(engine, CHANNELS_CHANNEL) if postgres else None
+        # Every channel, connected from the app (sealed in the database) or set in the environment.
+        hub = ChannelHub(engine, _channel_base_env(settings), client, announce=announce)
+        await asyncio.to_thread(hub.load)
+        app.state.channels = hub
+        connectors = hub.connectors
+        if "whatsapp" not in connectors:
             log.warning("WhatsApp sending is off: token or phone-number id not configured")
-        # Messenger and Instagram (webhooks in, Send API out), when their page / account and token are set.
-        connectors.update({c.channel: c for c in meta.from_env(settings.channel_env, client)})
-        polled = channel_registry.polled_connectors(settings.channel_env, client)
-        connectors.update({c.channel: c for c in polled})
         dispatcher = Dispatcher(engine, broadcaster, connectors, attempts=settings.send_attempts,
-                                base_delay=settings.send_retry_base, max_delay=settings.send_retry_max)
+                                base_delay=settings.send_retry_base, max_delay=settings.send_retry_max,
+                                on_outcome=hub.note)
         app.state.broadcaster = broadcaster
         app.state.dispatcher = dispatcher
         router = Router(engine, broadcaster, tick=settings.routing_tick_seconds, on_replies=dispatcher.submit)
         app.state.router = router
-        postgres = is_postgres(engine)
         app.state.presence = PresenceHub(broadcaster, _pg_notifier(engine, PRESENCE_CHANNEL) if postgres else None)
         ingestor = Ingestor(engine, broadcaster, on_replies=dispatcher.submit)
         ingestor.start()
         app.state.ingestor = ingestor
         # Polled channels store through the same writer as webhooks; only the elected worker polls.
-        pollers = [Poller(engine, c, ingestor.submit, name=c.channel) for c in polled]
-        app.state.pollers = pollers
+        hub.store = ingestor.submit
         background = []
         if postgres:
             # Several workers share the database: changes committed by any of them reach every worker's
@@ -156,6 +158,7 @@ def create_app(settings: Settings) -> FastAPI:
             async def catch_up() -> None:
                 broadcaster.publish(await asyncio.to_thread(_latest_seq, engine))
                 await dispatcher.rescan()
+                await hub.reload()  # channel changes announced while we were away
 
             dsn = libpq_dsn(engine)
             background = [
@@ -163,15 +166,17 @@ def create_app(settings: Settings) -> FastAPI:
                     changes.NOTIFY_CHANNEL: lambda payload: broadcaster.publish(int(payload)),
                     changes.OUTBOX_CHANNEL: lambda payload: dispatcher.submit(None, int(payload)),
                     PRESENCE_CHANNEL: app.state.presence.deliver,
+                    # Another worker connected or disconnected a channel: apply it here too.
+                    CHANNELS_CHANNEL: lambda payload: hub.reload_soon(),
                 }, on_connect=catch_up),
                 # The elected worker sends the replies and routes the queue.
-                pgbus.LeaderElection(dsn, on_elected=lambda: _start_all(dispatcher, router, pollers),
-                                     on_deposed=lambda: _stop_all(dispatcher, router, pollers)),
+                pgbus.LeaderElection(dsn, on_elected=lambda: _start_all(dispatcher, router, hub),
+                                     on_deposed=lambda: _stop_all(dispatcher, router, hub)),
             ]
             for task in background:
                 task.start()
         else:
-            await _start_all(dispatcher, router, pollers)
+            await _start_all(dispatcher, router, hub)
         try:
             yield
         finally:
@@ -180,7 +185,8 @@ def create_app(settings: Settings) -> FastAPI:
             broadcaster.close()
             for task in background:
                 await task.stop()
-            await _stop_all(dispatcher, router, pollers)
+            await _stop_all(dispatcher, router, hub)
+            await hub.close()
             await client.aclose()
             engine.dispose()
 
@@ -198,6 +204,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(kpi_routes.router)
     app.include_router(crisis_routes.router)
     app.include_router(identity_routes.router)
+    app.include_router(channel_routes.router)
     app.include_router(webhooks.router)
     hygiene.install(app)  # JSON depth limit and encodable 422s; added first, so BodyLimit wraps it
     app.add_middleware(BodyLimit, api_limit=settings.max_api_bytes, webhook_limit=settings.max_webhook_bytes)

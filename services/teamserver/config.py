@@ -41,7 +41,7 @@ class Settings:
     # The router runs after changes and at least this often (shift starts, reclaim, disconnects).
     routing_tick_seconds: float = 2.0
     # Every WORKSTATION_* variable, for the connectors that read their own (WORKSTATION_TELEGRAM_TOKEN, …;
-    # see services/teamserver/channel_registry.py). Holds secrets: never printed.
+    # see services/teamserver/channel_setup.py). Holds secrets: never printed.
     channel_env: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 from collections import defaultdict
+from typing import Callable
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -33,6 +34,7 @@ class Dispatcher:
         base_delay: float = 0.5,
         max_delay: float = 30.0,
         stop_grace: float = 15.0,
+        on_outcome: Callable[..., None] | None = None,
     ) -> None:
         self._engine = engine
         self._broadcaster = broadcaster
@@ -41,11 +43,20 @@ class Dispatcher:
         self._base_delay = base_delay
         self._max_delay = max_delay
         self._stop_grace = stop_grace
+        # Told (in a worker thread) of every send that worked or failed for good: the channel's health.
+        self._on_outcome = on_outcome
         self._loop: asyncio.AbstractEventLoop | None = None
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tasks: set[asyncio.Task] = set()
         self._stopping = asyncio.Event()
         self.active = False
+
+    def _outcome(self, channel: str, error: ChannelError | None) -> None:
+        if self._on_outcome is not None:
+            try:
+                self._on_outcome(channel, error=error)
+            except Exception:  # health is a report: never let it fail a send
+                log.exception("could not record %s's health", channel)
 
     async def start(self) -> None:
         """Starts sending (again, after a stop): replies committed but never handed to the provider, before
@@ -179,7 +190,12 @@ class Dispatcher:
                         continue
                 log.warning("send of message %s failed for good: %s", message.id, exc)
                 seq = await asyncio.to_thread(self._finish, message.id, error=exc)
-            else:
-                seq = await asyncio.to_thread(self._finish, message.id, provider_id=result.provider_message_id)
+                self._broadcaster.publish(seq)
+                if exc.kind in (ErrorKind.AUTH_EXPIRED, ErrorKind.PERMISSION, ErrorKind.RETRYABLE):
+                    # The channel's fault, not this customer's: the admin sees it in the channel's health.
+                    await asyncio.to_thread(self._outcome, message.channel, exc)
+                return
+            seq = await asyncio.to_thread(self._finish, message.id, provider_id=result.provider_message_id)
             self._broadcaster.publish(seq)
+            await asyncio.to_thread(self._outcome, message.channel, None)
             return

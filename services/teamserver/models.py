@@ -306,6 +306,22 @@ class IdempotencyRecord(SQLModel, table=True):
     created_at: datetime = ts_field(default_factory=utcnow)
 
 
+class ChannelAccount(SQLModel, table=True):
+    """A channel an admin connected from the app (channel_setup.py). Secret settings (tokens, passwords, app
+    secrets) are only in `secrets_sealed`, sealed by secretbox.SecretBox under a key kept outside the
+    database; `settings_json` holds the rest (ids, hosts, ports)."""
+
+    __tablename__ = "channel_account"
+    channel: str = Field(primary_key=True)
+    settings_json: str = "{}"
+    secrets_sealed: str = ""
+    account_id: str = ""
+    account_name: str = ""
+    token_expires_at: datetime | None = ts_field(nullable=True, default=None)
+    connected_at: datetime = ts_field(default_factory=utcnow)
+    connected_by_agent_id: int | None = Field(default=None, foreign_key="agent.id")
+
+
 class ServerMeta(SQLModel, table=True):
     """Facts about this database; `epoch` is a random id made once, when the database is created."""
 

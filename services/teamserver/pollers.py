@@ -92,6 +92,14 @@ def record_health(engine: Engine, name: str, *, ok: bool, error: ChannelError | 
         s.commit()
 
 
+def clear_health(engine: Engine, name: str) -> None:
+    with Session(engine) as s:
+        row = s.get(ServerMeta, HEALTH_KEY.format(name))
+        if row is not None:
+            s.delete(row)
+            s.commit()
+
+
 def read_health(engine: Engine, name: str) -> dict:
     with Session(engine) as s:
         row = s.get(ServerMeta, HEALTH_KEY.format(name))

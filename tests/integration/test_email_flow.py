@@ -17,7 +17,6 @@ import pytest
 
 from services.channels.base import ChannelError, ErrorKind, OutboundText
 from services.channels.email import EmailConnector, from_env
-from services.teamserver import channel_registry
 from tests.integration.email_servers import ImapServer, SmtpServer
 from tests.integration.helpers import sign_in, sync_all, wait_for
 
@@ -327,10 +326,6 @@ def test_the_poller_stores_mail_once_even_when_the_mailbox_is_rebuilt(imap, smtp
 
 # -- end to end through a real team server ------------------------------------------------------------------------
 
-email_registered = pytest.mark.skipif("services.channels.email" not in channel_registry.POLLED_MODULES,
-                                      reason="the team server does not poll email yet (channel_registry)")
-
-
 @pytest.fixture(scope="module")
 def mail_servers(tmp_path_factory):
     with ImapServer(user=OURS, password=IMAP_PASSWORD, log_dir=tmp_path_factory.mktemp("pymap")) as imap, \
@@ -349,7 +344,6 @@ def email_stack(tmp_path_factory, team_db, mail_servers):
     s.stop()
 
 
-@email_registered
 def test_mail_shows_in_sync_and_an_agent_reply_reaches_the_smtp_server(email_stack, mail_servers):
     imap, smtp = mail_servers
     stack = email_stack

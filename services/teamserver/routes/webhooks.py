@@ -37,9 +37,11 @@ def whatsapp_verify(
     token: str = Query("", alias="hub.verify_token"),
     challenge: str = Query("", alias="hub.challenge"),
 ) -> str:
-    answer = whatsapp.verify_subscription(
-        mode=mode, token=token, challenge=challenge, verify_token=request.app.state.settings.meta_verify_token
-    )
+    # Any verify token set for a Meta channel (from the app or the environment) answers the subscription check.
+    answer = None
+    for verify_token in request.app.state.channels.verify_tokens():
+        answer = answer or whatsapp.verify_subscription(mode=mode, token=token, challenge=challenge,
+                                                        verify_token=verify_token)
     if answer is None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "verification failed")
     return answer
@@ -55,19 +57,14 @@ class WebhookRefused(Exception):
 async def receive_whatsapp(state, raw: bytes, signature: str | None) -> None:
     """Verifies, parses and stores one WhatsApp webhook body; returns once it is committed. Raises
     WebhookRefused with the status to answer. Shared by the route and the fast path (fastpath.py)."""
-    settings = state.settings
-    if not settings.meta_app_secret:
-        log.error("WhatsApp webhook refused: WORKSTATION_META_APP_SECRET is not configured")
-        raise WebhookRefused(status.HTTP_503_SERVICE_UNAVAILABLE, "webhook secret not configured")
-    if not whatsapp.verify_signature(settings.meta_app_secret, raw, signature):
-        log.warning("WhatsApp webhook refused: bad or missing signature (%d bytes)", len(raw))
-        raise WebhookRefused(status.HTTP_403_FORBIDDEN, "bad signature")
+    hub = state.channels
+    _verify_meta_signature(hub.app_secrets(("whatsapp",)), raw, signature, "WhatsApp")
     try:
         batch = whatsapp.parse_webhook_payload(raw)
     except WebhookError as exc:
         log.warning("WhatsApp webhook refused: %s", exc.reason)
         raise WebhookRefused(exc.status_code, exc.reason) from None
-    ours = settings.whatsapp_phone_number_id
+    ours = hub.account_id("whatsapp")
     if ours:
         # One Meta app can serve several numbers: only this server's number is ours to store and answer.
         foreign = [m for m in batch.messages if m.account_id != ours]
@@ -82,6 +79,26 @@ async def receive_whatsapp(state, raw: bytes, signature: str | None) -> None:
         except RuntimeError:
             raise WebhookRefused(status.HTTP_503_SERVICE_UNAVAILABLE,
                                  "could not store the webhook; deliver it again") from None
+    await _note_webhook(hub, ("whatsapp",))
+
+
+def _verify_meta_signature(secrets: list[str], raw: bytes, signature: str | None, what: str) -> None:
+    """A Meta webhook is ours when signed with the app secret of one of its channels."""
+    if not secrets:
+        log.error("%s webhook refused: no app secret is configured", what)
+        raise WebhookRefused(status.HTTP_503_SERVICE_UNAVAILABLE, "webhook secret not configured")
+    if not any(whatsapp.verify_signature(secret, raw, signature) for secret in secrets):
+        log.warning("%s webhook refused: bad or missing signature (%d bytes)", what, len(raw))
+        raise WebhookRefused(status.HTTP_403_FORBIDDEN, "bad signature")
+
+
+async def _note_webhook(hub, channels) -> None:
+    """The channel's health: a signed webhook arrived (written at most every 30 s per channel and worker)."""
+    for channel in channels:
+        try:
+            await asyncio.to_thread(hub.note, channel, kind="webhook")
+        except Exception:  # a report: never refuse a stored webhook over it
+            log.exception("could not record %s's health", channel)
 
 
 ACK = "EVENT_RECEIVED"
@@ -135,19 +152,14 @@ def _watermarked(engine, marks: list[meta.Watermark]) -> list[DeliveryStatus]:
 async def receive_meta(state, raw: bytes, signature: str | None) -> None:
     """Verifies, parses and stores one Messenger or Instagram webhook body; returns once it is committed.
     Raises WebhookRefused with the status to answer."""
-    settings = state.settings
-    if not settings.meta_app_secret:
-        log.error("Meta webhook refused: WORKSTATION_META_APP_SECRET is not configured")
-        raise WebhookRefused(status.HTTP_503_SERVICE_UNAVAILABLE, "webhook secret not configured")
-    if not whatsapp.verify_signature(settings.meta_app_secret, raw, signature):
-        log.warning("Meta webhook refused: bad or missing signature (%d bytes)", len(raw))
-        raise WebhookRefused(status.HTTP_403_FORBIDDEN, "bad signature")
+    hub = state.channels
+    _verify_meta_signature(hub.app_secrets((meta.MESSENGER, meta.INSTAGRAM)), raw, signature, "Meta")
     try:
         parsed = meta.parse_webhook_payload(raw)
     except WebhookError as exc:
         log.warning("Meta webhook refused: %s", exc.reason)
         raise WebhookRefused(exc.status_code, exc.reason) from None
-    ours = meta.configured_accounts(settings.channel_env)
+    ours = {c: a for c in (meta.MESSENGER, meta.INSTAGRAM) if (a := hub.account_id(c))}
     # One Meta app can serve several pages and accounts: only this server's are ours to store.
     messages = [m for m in parsed.batch.messages if ours.get(m.channel, m.account_id) == m.account_id]
     if len(messages) < len(parsed.batch.messages):
@@ -163,6 +175,8 @@ async def receive_meta(state, raw: bytes, signature: str | None) -> None:
         except RuntimeError:
             raise WebhookRefused(status.HTTP_503_SERVICE_UNAVAILABLE,
                                  "could not store the webhook; deliver it again") from None
+    await _note_webhook(hub, sorted({m.channel for m in parsed.batch.messages} | {m.channel for m in marks}
+                                    | {st.channel for st in parsed.batch.statuses}))
 
 
 @router.post("/webhooks/meta")

@@ -466,13 +466,13 @@ def test_from_env_builds_a_connector_only_with_a_token():
         asyncio.run(client.aclose())
 
 
-def test_the_registry_finds_the_connector():
-    from services.teamserver.channel_registry import polled_connectors
+def test_the_server_builds_the_connector_from_its_settings():
+    from services.teamserver.channel_setup import build_connector
 
     client = httpx.AsyncClient()
     try:
-        assert polled_connectors({}, client) == []
-        [connector] = polled_connectors({"WORKSTATION_TELEGRAM_TOKEN": TOKEN}, client)
+        assert build_connector("telegram", {}, client) is None
+        connector = build_connector("telegram", {"WORKSTATION_TELEGRAM_TOKEN": TOKEN}, client)
         assert isinstance(connector, TelegramConnector)
     finally:
         asyncio.run(client.aclose())

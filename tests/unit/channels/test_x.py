@@ -667,11 +667,11 @@ def test_from_env_needs_a_token_and_the_brands_user_id():
                            "WORKSTATION_X_POLL_INTERVAL": "soon"}))
 
 
-def test_the_registry_finds_the_x_connector():
-    from services.teamserver.channel_registry import polled_connectors
+def test_the_server_builds_the_x_connector():
+    from services.teamserver.channel_setup import build_connector
 
     async def build():
         async with httpx.AsyncClient() as client:
-            return polled_connectors({"WORKSTATION_X_TOKEN": TOKEN, "WORKSTATION_X_USER_ID": BRAND}, client)
+            return build_connector("x", {"WORKSTATION_X_TOKEN": TOKEN, "WORKSTATION_X_USER_ID": BRAND}, client)
 
-    assert [c.channel for c in asyncio.run(build())] == ["x"]
+    assert asyncio.run(build()).channel == "x"
