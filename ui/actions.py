@@ -28,6 +28,7 @@ def action_titles() -> dict[str, str]:
         "lead_board": QCoreApplication.translate("actions", "Team board"),
         "dashboard": QCoreApplication.translate("actions", "Dashboard"),
         "care_settings": QCoreApplication.translate("actions", "Hours, SLA and priority rules…"),
+        "channels": QCoreApplication.translate("actions", "Channels…"),
     }
 
 

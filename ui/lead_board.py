@@ -459,7 +459,8 @@ class LeadBoard(QWidget):
 
     def __init__(self, workspace, parent: QWidget | None = None, *,
                  open_conversation: Callable[[int], None] | None = None,
-                 open_care_settings: Callable[[], object] | None = None) -> None:
+                 open_care_settings: Callable[[], object] | None = None,
+                 open_channels: Callable[[], object] | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.setObjectName("leadBoard")
         self.setWindowTitle(self.tr("Team board"))
@@ -493,6 +494,10 @@ class LeadBoard(QWidget):
         self.care_button = QPushButton(self.tr("Hours and SLA…"), self)
         self.care_button.setObjectName("careButton")
         self._open_care_settings = open_care_settings
+        # Each channel's health, and connecting channels for admins (ui/channels_dialog.py).
+        self.channels_button = QPushButton(self.tr("Channels…"), self)
+        self.channels_button.setObjectName("channelsButton")
+        self._open_channels = open_channels
         self.edit_agent_button = QPushButton(self.tr("Edit agent…"), self)
         self.edit_agent_button.setObjectName("editAgentButton")
         self.read_only_label = QLabel(self.tr("Read only: only leads move conversations."), self)
@@ -505,6 +510,7 @@ class LeadBoard(QWidget):
         top.addWidget(self.read_only_label, 1)
         top.addWidget(self.routing_button)
         top.addWidget(self.care_button)
+        top.addWidget(self.channels_button)
         top.addWidget(self.edit_agent_button)
 
         bold = QFont(self.font())
@@ -609,6 +615,7 @@ class LeadBoard(QWidget):
         self.agent_conversations_view.doubleClicked.connect(self.on_conversation_double_clicked)
         self.routing_button.clicked.connect(self.open_routing)
         self.care_button.clicked.connect(self.on_care_button_clicked)
+        self.channels_button.clicked.connect(self.on_channels_button_clicked)
         self.edit_agent_button.clicked.connect(lambda: self.open_edit_agent())
         self._apply_role(workspace.agent.role)
         self._show_titles()
@@ -763,6 +770,7 @@ class LeadBoard(QWidget):
         for widget in (self.reason_edit, self.routing_button, self.edit_agent_button, self.hint):
             widget.setVisible(editable)
         self.care_button.setVisible(editable and self._open_care_settings is not None)
+        self.channels_button.setVisible(editable and self._open_channels is not None)
         self.read_only_label.setVisible(not editable)
         if not editable and self.context_menu is not None:
             self.context_menu.close()
@@ -910,6 +918,10 @@ class LeadBoard(QWidget):
         dialog.open()
         return dialog
 
+    def on_channels_button_clicked(self) -> None:
+        if self.editable and self._open_channels is not None:
+            self._open_channels()
+
     def on_care_button_clicked(self) -> None:
         if self.editable and self._open_care_settings is not None:
             self._open_care_settings()
@@ -943,7 +955,8 @@ def open_lead_board(main_window) -> LeadBoard:
     board = next((b for b in main_window.findChildren(LeadBoard) if not b.closing), None)
     if board is None:
         board = LeadBoard(main_window.workspace, main_window, open_conversation=main_window.open_conversation,
-                          open_care_settings=main_window.open_care_settings)
+                          open_care_settings=main_window.open_care_settings,
+                          open_channels=main_window.open_channels)
         board.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         # The main window reloads its feed after every change the core reports (a sync page, a local write,
         # a refused write): the board follows the same beat without a hook of its own.

@@ -381,6 +381,7 @@ class MainWindow(QMainWindow):
             "lead_board": self.open_lead_board,
             "dashboard": self.open_dashboard,
             "care_settings": self.open_care_settings,
+            "channels": self.open_channels,
         }, self.settings.get("shortcuts"))
         self.settings.subscribe("shortcuts", self.actions_.apply_shortcuts)
         self.notifier.open_requested.connect(self.open_conversation)
@@ -950,6 +951,12 @@ class MainWindow(QMainWindow):
         if dialog is not None:
             dialog.saved.connect(self.on_care_saved, Qt.ConnectionType.UniqueConnection)
         return dialog
+
+    def open_channels(self):
+        from ui.channels_dialog import open_channels_dialog
+
+        self.channels_dialog = open_channels_dialog(self)
+        return self.channels_dialog
 
     def on_care_saved(self, care: protocol.CarePublic) -> None:
         self._hours = dict(care.hours_now)

@@ -11,7 +11,7 @@ import httpx
 
 from workstation import protocol
 from workstation.errors import (
-    AuthError, ConflictError, NetworkError, RateLimitedError, ServerError, SessionExpiredError,
+    AuthError, ChannelRefused, ConflictError, NetworkError, RateLimitedError, ServerError, SessionExpiredError,
 )
 
 log = logging.getLogger(__name__)
@@ -165,6 +165,37 @@ class ApiClient:
     async def set_routing(self, body: protocol.RoutingSettings) -> protocol.RoutingSettings:
         response = await self._request("PUT", "/v1/routing", json=body.model_dump(mode="json"))
         return protocol.RoutingSettings.model_validate(response.json())
+
+    async def channels(self) -> list[protocol.ChannelPublic]:
+        response = await self._request("GET", "/v1/channels")
+        return [protocol.ChannelPublic.model_validate(c) for c in response.json()]
+
+    async def _channel_request(self, method: str, url: str, **kw) -> httpx.Response:
+        """A channel setup request; a 422 becomes ChannelRefused with the server's kind, reason and field."""
+        try:
+            return await self._request(method, url, **kw)
+        except ServerError as exc:
+            if exc.status_code != 422:
+                raise
+            try:
+                detail = json.loads(exc.detail)
+            except ValueError:
+                detail = None
+            if not isinstance(detail, dict):
+                raise ChannelRefused("bad_request", exc.detail) from None
+            raise ChannelRefused(str(detail.get("kind") or "bad_request"), str(detail.get("message") or ""),
+                                 detail.get("field") if isinstance(detail.get("field"), str) else None) from None
+
+    async def connect_channel(self, channel: str, body: protocol.ChannelConnect) -> protocol.ChannelPublic:
+        response = await self._channel_request("PUT", f"/v1/channels/{channel}", json=body.model_dump(mode="json"))
+        return protocol.ChannelPublic.model_validate(response.json())
+
+    async def check_channel(self, channel: str) -> protocol.ChannelPublic:
+        response = await self._channel_request("POST", f"/v1/channels/{channel}/check")
+        return protocol.ChannelPublic.model_validate(response.json())
+
+    async def disconnect_channel(self, channel: str) -> None:
+        await self._request("DELETE", f"/v1/channels/{channel}")
 
     async def send_presence(self, conversation_id: int, state: str, *, timeout: float | None = None) -> None:
         """`timeout`: give up after this many seconds (a NetworkError), as presence is repeated anyway. (A

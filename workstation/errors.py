@@ -47,3 +47,15 @@ class RateLimitedError(ServerError):
     def __init__(self, detail: str, retry_after: float | None) -> None:
         super().__init__(429, detail)
         self.retry_after = retry_after
+
+
+class ChannelRefused(ServerError):
+    """The server would not connect a channel: its settings are incomplete, or the provider refused them on the
+    live check. `kind` is an ErrorKind value (auth_expired, permission, retryable, bad_request, ...);
+    `message` the reason in English as the provider or server gave it; `field` the setting at fault, if known."""
+
+    def __init__(self, kind: str, message: str, field: str | None = None) -> None:
+        super().__init__(422, message)
+        self.kind = kind
+        self.message = message
+        self.field = field

@@ -244,6 +244,14 @@ MATRIX = {
     "kpis": _case("GET", "/v1/kpis?start=2026-01-01T00:00:00Z&end=2026-02-01T00:00:00Z", None, _by_role()),
     "kpis-cost-read": _case("GET", "/v1/kpis/cost", None, _by_role()),
     "kpis-cost-write": _case("PUT", "/v1/kpis/cost", lambda t, c: {"currency": "EUR"}, _by_role(ana=403, ben=403)),
+    # Channel health is for leads; changing channels for admins (who are told what is missing, or that email is
+    # not connected: tests/integration/test_channel_setup.py connects for real).
+    "channels-read": _case("GET", "/v1/channels", None, _by_role(ana=403, ben=403)),
+    "channel-connect": _case("PUT", "/v1/channels/email", lambda t, c: {"settings": {"address": "a@b.test"}},
+                             _by_role(ana=403, ben=403, lead=403, admin=422)),
+    "channel-check": _case("POST", "/v1/channels/email/check", None, _by_role(ana=403, ben=403, lead=403, admin=409)),
+    "channel-disconnect": _case("DELETE", "/v1/channels/email", None,
+                                _by_role(ana=403, ben=403, lead=403, admin=404)),
 }
 # Endpoints outside the agent matrix: signing in is for the anonymous, webhooks are signed by providers,
 # health is public, and the event stream is a long-lived response (its 401 is checked below).
@@ -258,7 +266,8 @@ def test_the_matrix_covers_every_endpoint(stack):
                 .replace("{ana}", "{agent_id}").replace("{ben}", "{agent_id}").replace("{victim}", "{agent_id}")
                 .replace("{customer}", "{customer_id}").replace("{followup}", "{follow_up_id}")
                 .replace("{crisis_alert}", "{alert_id}").replace("{identity}", "{identity_id}")
-                .replace("{team_canned}", "{canned_id}").replace("{anas_canned}", "{canned_id}").partition("?")[0]) for case in MATRIX.values()}
+                .replace("{team_canned}", "{canned_id}").replace("{anas_canned}", "{canned_id}")
+                .replace("/channels/email", "/channels/{channel}").partition("?")[0]) for case in MATRIX.values()}
     assert endpoints - NOT_IN_MATRIX <= covered, f"no authorization case for {endpoints - NOT_IN_MATRIX - covered}"
 
 

@@ -1,0 +1,157 @@
+"""The channels dialog against the real team server and sandbox: a lead sees every channel's health read-only;
+an admin connects a channel (refused settings show the provider's reason and are not kept), sees it working,
+and disconnects it. Provider and account text is shown as plain text."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QLineEdit
+
+from services.teamserver.admin import add_agent
+from tests.integration.helpers import sign_in
+from ui.channels_dialog import ChannelsDialog, channel_state, problem_text
+from workstation import protocol
+from workstation.api import ApiClient
+
+ADMIN = "admin@channels-ui.workstation.test"
+ADMIN_PASSWORD = "admin-password-123"
+
+
+@pytest.fixture(scope="module")
+def admin_account(stack):
+    add_agent(stack.db_url, email=ADMIN, name="Ada Admin", role="admin", password=ADMIN_PASSWORD)
+    stack.passwords[ADMIN] = ADMIN_PASSWORD
+    return ADMIN
+
+
+@pytest.fixture
+def api_for(stack, qloop, qtbot):
+    clients = []
+
+    def make(email: str | None = None) -> ApiClient:
+        token, _ = sign_in(stack, email)
+        client = ApiClient(stack.server_url, token)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        closing = asyncio.ensure_future(client.aclose())
+        qtbot.waitUntil(closing.done)
+
+
+def open_dialog(qtbot, api: ApiClient, *, is_admin: bool, server_url: str = "") -> ChannelsDialog:
+    dialog = ChannelsDialog(api.channels, api.connect_channel, api.check_channel, api.disconnect_channel,
+                            is_admin=is_admin, server_url=server_url)
+    qtbot.addWidget(dialog)
+    dialog.open()
+    qtbot.waitUntil(lambda: dialog.list.count() == 6, timeout=10000)
+    return dialog
+
+
+def select(dialog: ChannelsDialog, channel: str) -> None:
+    row = next(i for i in range(dialog.list.count())
+               if dialog.list.item(i).data(Qt.ItemDataRole.UserRole) == channel)
+    dialog.list.setCurrentRow(row)
+
+
+def idle(qtbot, dialog: ChannelsDialog) -> None:
+    qtbot.waitUntil(lambda: not dialog.busy(), timeout=20000)
+
+
+def test_a_lead_sees_every_channel_and_cannot_change_them(stack, api_for, qtbot):
+    dialog = open_dialog(qtbot, api_for(), is_admin=False, server_url=stack.server_url)
+    assert [dialog.list.item(i).text().split("\n")[0] for i in range(6)] == \
+        ["WhatsApp", "Messenger", "Instagram", "X", "Telegram", "Email"]
+    select(dialog, "email")
+    assert dialog.state_label.text() == "Not connected"
+    assert "fill in the settings below" in dialog.problems_label.text()
+    assert not dialog.save_button.isVisible() and not dialog.disconnect_button.isVisible()
+    assert dialog.admin_hint.isVisibleTo(dialog)
+    assert all(not w.isEnabled() for w in dialog.inputs.values())
+    select(dialog, "telegram")
+    assert "team server's settings" in dialog.health_labels["source"].text()
+    assert dialog.health_labels["expiry"].text() == "Does not expire"
+    select(dialog, "whatsapp")
+    # A webhook channel that has had no webhook: where to point Meta, with this server's address.
+    if "webhook_waiting" in dialog.channels["whatsapp"].problems:
+        assert stack.server_url + "/webhooks/whatsapp" in dialog.problems_label.text()
+
+
+def test_an_admin_connects_a_channel_and_a_refusal_is_shown_and_not_kept(stack, admin_account, api_for, qtbot):
+    dialog = open_dialog(qtbot, api_for(ADMIN), is_admin=True)
+    select(dialog, "telegram")
+    assert dialog.save_button.text() == "Connect" and not dialog.disconnect_button.isEnabled()
+    token_field = dialog.inputs["bot_token"]
+    assert isinstance(token_field, QLineEdit) and token_field.echoMode() == QLineEdit.EchoMode.Password
+    dialog.inputs["api_base"].setText(stack.sandbox_url + "/telegram")
+    # Nothing typed in a required field: said at once, nothing sent.
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert dialog.message.text() == "Fill in Bot token." and not dialog.busy()
+    wrong = f"{secrets.randbelow(9 * 10**9) + 10**9}:AA{secrets.token_urlsafe(25)}"
+    token_field.setText(wrong)
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    idle(qtbot, dialog)
+    assert dialog.message.text().startswith("The provider refused these credentials")
+    assert wrong not in dialog.message.text()
+    assert dialog.channels["telegram"].source == "environment"
+    token_field.setText(stack.secrets["WORKSTATION_TELEGRAM_TOKEN"])
+    with qtbot.waitSignal(dialog.changed, timeout=20000) as signal:
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    idle(qtbot, dialog)
+    connected: protocol.ChannelPublic = signal.args[0]
+    assert connected.source == "app" and channel_state(connected) == "ok"
+    assert dialog.message.text() == f"Telegram is connected as {connected.account_name}."
+    # The token is not shown back: the field is empty and says one is stored.
+    assert dialog.inputs["bot_token"].text() == ""
+    assert "Stored on the server" in dialog.inputs["bot_token"].placeholderText()
+    assert dialog.save_button.text() == "Save and test" and dialog.disconnect_button.isEnabled()
+    assert "From this app, by Ada Admin" in dialog.health_labels["source"].text()
+    # Test again works without retyping anything.
+    qtbot.mouseClick(dialog.check_button, Qt.MouseButton.LeftButton)
+    idle(qtbot, dialog)
+    assert dialog.message.text() == "Telegram works."
+    dialog.disconnect_now("telegram")
+    idle(qtbot, dialog)
+    assert dialog.message.text() == "Telegram is disconnected."
+    assert dialog.channels["telegram"].source == "environment"
+
+
+def test_email_settings_offer_the_choices_and_keep_the_form(stack, admin_account, api_for, qtbot):
+    dialog = open_dialog(qtbot, api_for(ADMIN), is_admin=True)
+    select(dialog, "email")
+    security = dialog.inputs["smtp_tls"]
+    assert isinstance(security, QComboBox)
+    assert [security.itemData(i) for i in range(security.count())] == ["starttls", "ssl", "none"]
+    assert security.currentData() == "starttls"
+    for name, value in {"address": "soporte@example.test", "imap_host": "127.0.0.1", "imap_port": "1",
+                        "imap_user": "soporte", "imap_password": "pw", "smtp_host": "127.0.0.1",
+                        "smtp_port": "1"}.items():
+        dialog.inputs[name].setText(value)
+    dialog.inputs["imap_tls"].setCurrentIndex(dialog.inputs["imap_tls"].findData("false"))
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    idle(qtbot, dialog)
+    # Nothing listens on port 1: the provider cannot be reached; the form keeps what was typed.
+    assert dialog.message.text().startswith("The provider could not be reached")
+    assert dialog.inputs["imap_user"].text() == "soporte" and dialog.channels["email"].connected is False
+
+
+def test_provider_text_is_plain_text_and_problems_are_sentences(qtbot):
+    dialog = ChannelsDialog(None, None, None, None, is_admin=False, server_url="https://team.example")
+    qtbot.addWidget(dialog)
+    hostile = protocol.ChannelPublic(
+        channel="messenger", connected=True, source="environment", account_name="<b>Acme</b><img src=x>",
+        webhook_path="/webhooks/meta", problems=["auth_refused", "webhook_waiting"],
+        health=protocol.ChannelHealth(last_error="<i>Error validating access token</i>", last_error_kind="auth_expired"))
+    dialog.show_channels([hostile])
+    assert dialog.health_labels["account"].textFormat() == Qt.TextFormat.PlainText
+    assert dialog.health_labels["account"].text() == "<b>Acme</b><img src=x>"
+    assert dialog.problems_label.textFormat() == Qt.TextFormat.PlainText
+    assert "“<i>Error validating access token</i>”" in dialog.problems_label.text()
+    assert "https://team.example/webhooks/meta" in dialog.problems_label.text()
+    assert channel_state(hostile) == "bad" and dialog.state_label.text() == "Not working"
+    assert "Meta Business Settings" in problem_text("auth_refused", hostile)
