@@ -34,7 +34,7 @@ def admin(stack) -> str:
 
 
 def call(stack, method: str, path: str, token: str | None, **kw) -> httpx.Response:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers = {**({"Authorization": f"Bearer {token}"} if token else {}), **kw.pop("headers", {})}
     return httpx.request(method, f"{stack.server_url}{path}", headers=headers, timeout=30, **kw)
 
 

@@ -100,6 +100,48 @@ def test_each_reply_is_sent_once_and_in_order_whichever_worker_took_it(pool):
     assert sent == texts  # once each, in the order they were written
 
 
+def _meta_webhook(pool, secret: str) -> int:
+    import hashlib
+    import hmac
+
+    from workstation.demo import DEMO_PAGE_ID
+
+    now_ms = int(time.time() * 1000)
+    body = json.dumps({"object": "page", "entry": [{"id": DEMO_PAGE_ID, "time": now_ms, "messaging": [{
+        "sender": {"id": "6024875123456789"}, "recipient": {"id": DEMO_PAGE_ID}, "timestamp": now_ms,
+        "message": {"mid": f"m_{uuid.uuid4().hex}", "text": "hola"}}]}]}).encode()
+    signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    # A new connection each time: the kernel hands connections to either worker.
+    return httpx.post(f"{pool.server_url}/webhooks/meta", content=body, timeout=30,
+                      headers={"X-Hub-Signature-256": signature, "Content-Type": "application/json"}).status_code
+
+
+def test_a_channel_connected_through_one_worker_is_used_by_every_worker(pool):
+    from services.teamserver.admin import add_agent
+
+    add_agent(pool.db_url, email="admin@workers.workstation.test", name="Ada", role="admin",
+              password="admin-password-123")
+    pool.passwords["admin@workers.workstation.test"] = "admin-password-123"
+    token, _ = sign_in(pool, "admin@workers.workstation.test")
+    secret = uuid.uuid4().hex
+    from workstation.demo import DEMO_PAGE_ID
+
+    r = httpx.put(f"{pool.server_url}/v1/channels/messenger", headers={"Authorization": f"Bearer {token}"},
+                  json={"settings": {"page_id": DEMO_PAGE_ID, "api_base": pool.sandbox_url + "/meta"},
+                        "secrets": {"access_token": pool.secrets["WORKSTATION_MESSENGER_PAGE_TOKEN"],
+                                    "app_secret": secret, "verify_token": "v"}}, timeout=30)
+    assert r.status_code == 200, r.text
+    # The other worker reloads on the NOTIFY: soon every connection, on either worker, takes the new secret.
+    # (A NOTIFY takes milliseconds; a worker that missed it would refuse about half of 40 connections.)
+    time.sleep(1.0)
+    assert [_meta_webhook(pool, secret) for _ in range(40)] == [200] * 40
+    r = httpx.delete(f"{pool.server_url}/v1/channels/messenger", headers={"Authorization": f"Bearer {token}"},
+                     timeout=30)
+    assert r.status_code == 204
+    time.sleep(1.0)
+    assert [_meta_webhook(pool, secret) for _ in range(40)] == [403] * 40
+
+
 def test_replies_still_go_out_after_a_worker_is_killed(pool):
     """Each worker is killed in turn, so the one that sends replies is killed too: another takes over,
     the supervisor starts a new worker, and nothing is lost or sent twice."""
