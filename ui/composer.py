@@ -16,15 +16,16 @@ from PySide6.QtWidgets import (
 )
 
 from workstation.protocol import MAX_REPLY_CHARS
+from workstation.textcount import X_MAX_POST_CHARS, reply_length
 
 
 # Characters a reply may have on each channel; None: no limit of the channel's own (email). X has two: a public
-# reply is a post (280), a direct message is not (10,000). Replies are also capped by the agent API's own
-# MAX_REPLY_CHARS, whichever is smaller.
+# reply is a post (280, counted as X counts them: see workstation.textcount), a direct message is not (10,000).
+# Replies are also capped by the agent API's own MAX_REPLY_CHARS (code points), whichever is smaller.
 CHANNEL_LIMITS: dict[str, int | None] = {
     "whatsapp": 4096, "telegram": 4096, "messenger": 2000, "instagram": 1000, "x": 10000, "email": None,
 }
-X_PUBLIC_LIMIT = 280
+X_PUBLIC_LIMIT = X_MAX_POST_CHARS
 
 # "/" and the letters typed after it, at the start of the text or after a space or new line.
 _SLASH = re.compile(r"(?:^|(?<=\s))/([^\s/]{0,40})$")
@@ -72,6 +73,7 @@ class Composer(QWidget):
         super().__init__(parent)
         self.limit = MAX_REPLY_CHARS
         self.channel: str | None = None
+        self.public = False  # a public reply (an X post) counts as its channel counts it: see `used`
         self.counted = True  # False: the channel has no budget of its own; the counter shows only when over
         # Asked before a reply goes: False keeps the text in the composer (the window may ask the agent first,
         # say because a colleague has just replied, and send it later with `submit_now`).
@@ -240,17 +242,28 @@ class Composer(QWidget):
         return True
 
     def set_channel(self, channel: str | None, public: bool = False) -> None:
-        """Sets the character budget to the conversation's channel (a public X reply: 280)."""
+        """Sets the character budget to the conversation's channel (a public X reply: 280, counted as X counts)."""
         self.channel = channel
+        self.public = public
         budget = X_PUBLIC_LIMIT if channel == "x" and public else CHANNEL_LIMITS.get(channel or "", MAX_REPLY_CHARS)
         self.counted = budget is not None
         self.limit = min(budget, MAX_REPLY_CHARS) if budget is not None else MAX_REPLY_CHARS
         self.on_edit_text_changed()
 
+    def used(self, text: str) -> int:
+        """How much of the budget `text` takes, counted as the channel counts it (X weighs a public reply)."""
+        return reply_length(self.channel, self.public, text)
+
+    def over_budget(self, text: str) -> bool:
+        # The channel's own count against its limit, and the agent API's cap on code points whatever the channel
+        # (a public X reply's URLs weigh 23 however long they are).
+        return self.used(text) > self.limit or len(text) > MAX_REPLY_CHARS
+
     def on_edit_text_changed(self) -> None:
-        used = len(self.edit.toPlainText())
+        text = self.edit.toPlainText()
+        used = self.used(text)
         self.counter.setText(self.tr("%1 / %2").replace("%1", str(used)).replace("%2", str(self.limit)))
-        over = used > self.limit
+        over = self.over_budget(text)
         self.counter.setVisible(self.counted or over)
         self.counter.setStyleSheet("color: #C62828;" if over else "")
         self.counter.setForegroundRole(QPalette.ColorRole.PlaceholderText)
@@ -277,7 +290,7 @@ class Composer(QWidget):
 
     def on_edit_submitted(self) -> None:
         text = self.edit.toPlainText()
-        if not text.strip() or len(text) > self.limit or not self.isEnabled():
+        if not text.strip() or self.over_budget(text) or not self.isEnabled():
             return
         left = self.unfilled_placeholders() if self.mode == REPLY else []
         if left:  # never send "[[order number]]" to a customer: show the first one left instead

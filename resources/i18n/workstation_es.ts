@@ -703,6 +703,444 @@
     </message>
 </context>
 <context>
+    <name>ChannelsDialog</name>
+    <message>
+        <location filename="../../ui/channels_dialog.py" line="+39"/>
+        <source>Phone number ID</source>
+        <translation>ID del número de teléfono</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Access token</source>
+        <translation>Token de acceso</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>App secret</source>
+        <translation>Clave secreta de la app</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Webhook verify token</source>
+        <translation>Token de verificación del webhook</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>API address (optional)</source>
+        <translation>Dirección de la API (opcional)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Facebook page ID</source>
+        <translation>ID de la página de Facebook</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Instagram account ID</source>
+        <translation>ID de la cuenta de Instagram</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>X user ID</source>
+        <translation>ID de usuario de X</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Bot token</source>
+        <translation>Token del bot</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Email address</source>
+        <translation>Dirección de correo</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>IMAP server</source>
+        <translation>Servidor IMAP</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>IMAP port</source>
+        <translation>Puerto IMAP</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>IMAP over TLS</source>
+        <translation>IMAP con TLS</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>IMAP user name</source>
+        <translation>Usuario IMAP</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>IMAP password</source>
+        <translation>Contraseña IMAP</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Mailbox</source>
+        <translation>Buzón</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>SMTP server</source>
+        <translation>Servidor SMTP</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>SMTP port</source>
+        <translation>Puerto SMTP</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>SMTP security</source>
+        <translation>Seguridad SMTP</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>SMTP user name (optional)</source>
+        <translation>Usuario SMTP (opcional)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>SMTP password (optional)</source>
+        <translation>Contraseña SMTP (opcional)</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Yes</source>
+        <translation>Sí</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+264"/>
+        <source>No</source>
+        <translation>No</translation>
+    </message>
+    <message>
+        <location line="-263"/>
+        <source>STARTTLS</source>
+        <translation>STARTTLS</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>SSL/TLS</source>
+        <translation>SSL/TLS</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>None (local servers only)</source>
+        <translation>Ninguna (solo servidores locales)</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>never</source>
+        <translation>nunca</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <location line="+1"/>
+        <source>Meta Business Settings (System users)</source>
+        <translation>la configuración del negocio de Meta (Usuarios del sistema)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>the Meta app&apos;s Instagram settings</source>
+        <translation>la configuración de Instagram de la app de Meta</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>the X developer portal</source>
+        <translation>el portal de desarrolladores de X</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>@BotFather</source>
+        <translation>@BotFather</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>your mail provider&apos;s account settings</source>
+        <translation>la configuración de la cuenta de tu proveedor de correo</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Not connected: fill in the settings below and press Connect.</source>
+        <translation>Sin conectar: rellena la configuración de abajo y pulsa Conectar.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The server cannot open the stored credentials (its channel key changed). Enter the secrets again and press Connect.</source>
+        <translation>El servidor no puede abrir las credenciales guardadas (su clave de canales ha cambiado). Vuelve a escribir los secretos y pulsa Conectar.</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>The access token expired on %1. Make a new one in %2 and enter it below.</source>
+        <translation>El token de acceso caducó el %1. Crea uno nuevo en %2 y escríbelo abajo.</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>The access token expires on %1. Make a new one in %2 and enter it before then.</source>
+        <translation>El token de acceso caduca el %1. Crea uno nuevo en %2 y escríbelo antes de esa fecha.</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>The provider refused the credentials on %1 (“%2”). Replies cannot go out: make a new token or password in %3, enter it below and press Connect.</source>
+        <translation>El proveedor rechazó las credenciales el %1 («%2»). Las respuestas no pueden salir: crea un token o contraseña nuevos en %3, escríbelos abajo y pulsa Conectar.</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>The account lacks a permission the channel needs (“%1”). Grant it in %2, then press Test again.</source>
+        <translation>A la cuenta le falta un permiso que el canal necesita («%1»). Concédelo en %2 y pulsa Probar de nuevo.</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>The provider has been failing since %1 (“%2”). The server keeps trying and loses nothing; if it lasts, check the provider&apos;s status page.</source>
+        <translation>El proveedor falla desde %1 («%2»). El servidor sigue intentándolo y no se pierde nada; si dura, consulta la página de estado del proveedor.</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>No new messages were fetched since %1. Press Test again; if the test fails, correct the settings.</source>
+        <translation>No se han consultado mensajes nuevos desde %1. Pulsa Probar de nuevo; si la prueba falla, corrige la configuración.</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>No webhook has arrived yet. In the Meta app&apos;s Webhooks settings, set the callback URL to %1 and the verify token entered here, and subscribe to messages.</source>
+        <translation>Aún no ha llegado ningún webhook. En la configuración de Webhooks de la app de Meta, pon como URL de devolución de llamada %1 y el token de verificación que has escrito aquí, y suscríbete a los mensajes.</translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <source>Not connected</source>
+        <translation>Sin conectar</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Not working</source>
+        <translation>No funciona</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Needs attention</source>
+        <translation>Requiere atención</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Working</source>
+        <translation>Funciona</translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <source>The provider refused these credentials</source>
+        <translation>El proveedor ha rechazado estas credenciales</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The account lacks a permission</source>
+        <translation>A la cuenta le falta un permiso</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The provider could not be reached; try again</source>
+        <translation>No se ha podido contactar con el proveedor; inténtalo de nuevo</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>These settings are not right</source>
+        <translation>Esta configuración no es correcta</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The connection test failed</source>
+        <translation>La prueba de conexión ha fallado</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>%1 (%2)</source>
+        <translation>%1 (%2)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>%1: %2</source>
+        <translation>%1: %2</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Channels</source>
+        <translation>Canales</translation>
+    </message>
+    <message>
+        <location line="+21"/>
+        <source>Account</source>
+        <translation>Cuenta</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Connected</source>
+        <translation>Conectado</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Last activity</source>
+        <translation>Última actividad</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Token expires</source>
+        <translation>El token caduca</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Last error</source>
+        <translation>Último error</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Health</source>
+        <translation>Estado</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Connection</source>
+        <translation>Conexión</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Only an admin can connect, test or disconnect channels.</source>
+        <translation>Solo un administrador puede conectar, probar o desconectar canales.</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Test again</source>
+        <translation>Probar de nuevo</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <location line="+249"/>
+        <source>Disconnect</source>
+        <translation>Desconectar</translation>
+    </message>
+    <message>
+        <location line="-246"/>
+        <location line="+167"/>
+        <source>Connect</source>
+        <translation>Conectar</translation>
+    </message>
+    <message>
+        <location line="-166"/>
+        <source>Close</source>
+        <translation>Cerrar</translation>
+    </message>
+    <message>
+        <location line="+28"/>
+        <source>Loading…</source>
+        <translation>Cargando…</translation>
+    </message>
+    <message>
+        <location line="+50"/>
+        <source>%1 (ID %2)</source>
+        <translation>%1 (ID %2)</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>From this app, by %1 on %2</source>
+        <translation>Desde esta app, por %1 el %2</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>In the team server&apos;s settings (its WORKSTATION_* variables)</source>
+        <translation>En la configuración del servidor del equipo (sus variables WORKSTATION_*)</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Last webhook: %1</source>
+        <translation>Último webhook: %1</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Last fetch of new messages: %1</source>
+        <translation>Última consulta de mensajes nuevos: %1</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Last reply sent: %1</source>
+        <translation>Última respuesta enviada: %1</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Does not expire</source>
+        <translation>No caduca</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Not known</source>
+        <translation>Desconocido</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>%1 — %2</source>
+        <translation>%1 — %2</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>None</source>
+        <translation>Ninguno</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Everything works.</source>
+        <translation>Todo funciona.</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>Stored on the server; leave empty to keep it</source>
+        <translation>Guardado en el servidor; déjalo vacío para conservarlo</translation>
+    </message>
+    <message>
+        <location line="+32"/>
+        <source>Save and test</source>
+        <translation>Guardar y probar</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Fill in %1.</source>
+        <translation>Rellena %1.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <location line="+33"/>
+        <source>Testing the connection to %1…</source>
+        <translation>Probando la conexión con %1…</translation>
+    </message>
+    <message>
+        <location line="-7"/>
+        <source>%1 is connected as %2.</source>
+        <translation>%1 está conectado como %2.</translation>
+    </message>
+    <message>
+        <location line="+22"/>
+        <source>%1 works.</source>
+        <translation>%1 funciona.</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>Disconnect %1? Its conversations stay; new messages stop arriving and replies stop going out until it is connected again.</source>
+        <translation>¿Desconectar %1? Sus conversaciones se quedan; dejan de llegar mensajes nuevos y de salir respuestas hasta que se vuelva a conectar.</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Disconnecting %1…</source>
+        <translation>Desconectando %1…</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>%1 is disconnected.</source>
+        <translation>%1 está desconectado.</translation>
+    </message>
+</context>
+<context>
     <name>CommandPalette</name>
     <message>
         <location filename="../../ui/command_palette.py" line="+17"/>
@@ -728,18 +1166,18 @@
 <context>
     <name>Composer</name>
     <message>
-        <location filename="../../ui/composer.py" line="+270"/>
+        <location filename="../../ui/composer.py" line="+283"/>
         <source>Write a reply… (Enter sends, Shift+Enter adds a line)</source>
         <translation>Escribe una respuesta… (Intro envía, Mayús+Intro añade una línea)</translation>
     </message>
     <message>
-        <location line="-179"/>
-        <location line="+181"/>
+        <location line="-190"/>
+        <location line="+192"/>
         <source>Send</source>
         <translation>Enviar</translation>
     </message>
     <message>
-        <location line="-191"/>
+        <location line="-202"/>
         <source>Reply</source>
         <translation>Responder</translation>
     </message>
@@ -749,7 +1187,7 @@
         <translation>Nota interna</translation>
     </message>
     <message>
-        <location line="+170"/>
+        <location line="+181"/>
         <source>%1 / %2</source>
         <translation>%1 / %2</translation>
     </message>
@@ -2525,7 +2963,7 @@ reapertura</translation>
         <translation>%1 d %2 h</translation>
     </message>
     <message>
-        <location line="+393"/>
+        <location line="+394"/>
         <location line="+15"/>
         <source>Team board</source>
         <translation>Panel del equipo</translation>
@@ -2547,28 +2985,33 @@ reapertura</translation>
     </message>
     <message>
         <location line="+2"/>
-        <location line="+390"/>
+        <location line="+397"/>
         <source>Routing settings…</source>
         <translation>Reglas de reparto…</translation>
     </message>
     <message>
-        <location line="-387"/>
+        <location line="-394"/>
         <source>Hours and SLA…</source>
         <translation>Horario y SLA…</translation>
     </message>
     <message>
+        <location line="+4"/>
+        <source>Channels…</source>
+        <translation>Canales…</translation>
+    </message>
+    <message>
         <location line="+3"/>
-        <location line="+380"/>
+        <location line="+383"/>
         <source>Edit agent…</source>
         <translation>Editar agente…</translation>
     </message>
     <message>
-        <location line="-378"/>
+        <location line="-381"/>
         <source>Read only: only leads move conversations.</source>
         <translation>Solo lectura: solo los supervisores mueven conversaciones.</translation>
     </message>
     <message>
-        <location line="+15"/>
+        <location line="+16"/>
         <location line="+9"/>
         <source>Agents</source>
         <translation>Agentes</translation>
@@ -2580,18 +3023,18 @@ reapertura</translation>
     </message>
     <message>
         <location line="+10"/>
-        <location line="+183"/>
-        <location line="+129"/>
+        <location line="+184"/>
+        <location line="+130"/>
         <source>Unassigned queue</source>
         <translation>Cola sin asignar</translation>
     </message>
     <message>
-        <location line="-271"/>
+        <location line="-273"/>
         <source>Drag conversations onto an agent, or onto the queue to unassign them; right-click for more.</source>
         <translation>Arrastra conversaciones a un agente, o a la cola para desasignarlas; clic derecho para más opciones.</translation>
     </message>
     <message>
-        <location line="+139"/>
+        <location line="+140"/>
         <source>Conversations of %1</source>
         <translation>Conversaciones de %1</translation>
     </message>
@@ -2641,7 +3084,7 @@ reapertura</translation>
         <translation>%1 movimientos pendientes de enviar.</translation>
     </message>
     <message>
-        <location line="+42"/>
+        <location line="+43"/>
         <source>Already there: nothing to move.</source>
         <translation>Ya están ahí: nada que mover.</translation>
     </message>
@@ -2676,7 +3119,7 @@ reapertura</translation>
         <translation>Abrir conversación</translation>
     </message>
     <message>
-        <location line="+64"/>
+        <location line="+68"/>
         <source>Routing settings saved.</source>
         <translation>Reglas de reparto guardadas.</translation>
     </message>
@@ -2763,12 +3206,12 @@ reapertura</translation>
     </message>
     <message>
         <location line="+13"/>
-        <location line="+1001"/>
+        <location line="+1008"/>
         <source>Conversations</source>
         <translation>Conversaciones</translation>
     </message>
     <message>
-        <location line="-996"/>
+        <location line="-1003"/>
         <source>Search messages, customers, numbers…</source>
         <translation>Buscar mensajes, clientes, números…</translation>
     </message>
@@ -2784,17 +3227,17 @@ reapertura</translation>
     </message>
     <message>
         <location line="+1"/>
-        <location line="+851"/>
+        <location line="+858"/>
         <source>Canned responses</source>
         <translation>Respuestas predefinidas</translation>
     </message>
     <message>
-        <location line="-824"/>
+        <location line="-831"/>
         <source>Syncing… %p%</source>
         <translation>Sincronizando… %p%</translation>
     </message>
     <message>
-        <location line="+277"/>
+        <location line="+278"/>
         <source>%1 not sent</source>
         <translation>%1 sin enviar</translation>
     </message>
@@ -2804,7 +3247,7 @@ reapertura</translation>
         <translation>● En línea</translation>
     </message>
     <message>
-        <location line="-317"/>
+        <location line="-318"/>
         <source>All conversations</source>
         <translation>Todas las conversaciones</translation>
     </message>
@@ -2879,7 +3322,7 @@ reapertura</translation>
         <translation>Enviar al cliente un mensaje privado sobre su comentario</translation>
     </message>
     <message>
-        <location line="+252"/>
+        <location line="+253"/>
         <source>● Connecting…</source>
         <translation>● Conectando…</translation>
     </message>
@@ -3071,7 +3514,7 @@ reapertura</translation>
         <translation>Posible crisis</translation>
     </message>
     <message>
-        <location line="+195"/>
+        <location line="+201"/>
         <source>Search</source>
         <translation>Buscar</translation>
     </message>
@@ -3177,8 +3620,8 @@ reapertura</translation>
         <translation>Turno terminado: %1 conversaciones traspasadas.</translation>
     </message>
     <message>
-        <location line="-1204"/>
-        <location line="+648"/>
+        <location line="-1211"/>
+        <location line="+649"/>
         <source>Unassigned</source>
         <translation>Sin asignar</translation>
     </message>
@@ -3219,7 +3662,7 @@ reapertura</translation>
         <translation>Resolver</translation>
     </message>
     <message>
-        <location line="+204"/>
+        <location line="+210"/>
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>
@@ -4067,6 +4510,11 @@ reapertura</translation>
         <location line="+1"/>
         <source>Hours, SLA and priority rules…</source>
         <translation>Horario, SLA y reglas de prioridad…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Channels…</source>
+        <translation>Canales…</translation>
     </message>
 </context>
 <context>

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import ast
 import subprocess
 import sys
@@ -43,18 +45,25 @@ def test_core_and_services_never_import_qt_or_the_ui():
     assert offenders == []
 
 
+# What both sides share: the wire protocol, and how X counts a post (the composer's budget and the server's check
+# must agree to the character).
+SHARED = ("workstation.protocol", "workstation.textcount")
+
+
 def test_services_use_only_the_protocol_from_the_desktop_core():
     offenders = [
         (str(path.relative_to(ROOT)), name)
         for path in modules("services")
         for name in imports_of(path)
-        if _top(name) == "workstation" and name not in ("workstation", "workstation.protocol", "workstation.__version__")
+        if _top(name) == "workstation" and name not in ("workstation", "workstation.__version__")
+        and not any(name == shared or name.startswith(shared + ".") for shared in SHARED)
     ]
     assert offenders == []
 
 
-def test_protocol_imports_nothing_of_the_project():
-    names = imports_of(ROOT / "workstation" / "protocol.py")
+@pytest.mark.parametrize("shared", SHARED)
+def test_shared_modules_import_nothing_of_the_project(shared):
+    names = imports_of(ROOT / (shared.replace(".", "/") + ".py"))
     assert not {n for n in names if _top(n) in ("workstation", "services", "ui")}
 
 
