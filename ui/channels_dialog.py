@@ -281,6 +281,8 @@ class ChannelsDialog(_RequestDialog):
             return
         self.show_channels(channels)
         self.show_message("", error=False)
+        self._task = None  # done: the buttons follow the chosen channel again
+        self._update_buttons()
 
     def show_channels(self, channels: list[protocol.ChannelPublic]) -> None:
         current = self.current_channel()
@@ -340,10 +342,12 @@ class ChannelsDialog(_RequestDialog):
         self.health_labels["activity"].setText(activity if channel.connected else "—")
         if channel.token_expires_at is not None:
             expiry = when_text(channel.token_expires_at)
+        elif not channel.connected:
+            expiry = "—"
         elif channel.channel in ("telegram", "email"):
             expiry = self.tr("Does not expire")
         else:
-            expiry = self.tr("Not known") if channel.connected else "—"
+            expiry = self.tr("Not known")
         self.health_labels["expiry"].setText(expiry)
         if health.last_error:
             error = fill(self.tr("%1 — %2"), when_text(health.last_error_at), health.last_error)
@@ -411,6 +415,9 @@ class ChannelsDialog(_RequestDialog):
                                  else self.tr("Connect"))
         self.check_button.setEnabled(idle and channel is not None and channel.connected)
         self.disconnect_button.setEnabled(idle and channel is not None and channel.source == "app")
+        self.disconnect_button.setToolTip(
+            self.tr("Set in the team server's settings: remove its WORKSTATION_* variables there to turn it off.")
+            if channel is not None and channel.source == "environment" else "")
 
     # -- actions -----------------------------------------------------------------------------------------
 

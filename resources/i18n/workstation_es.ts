@@ -816,12 +816,12 @@
     </message>
     <message>
         <location line="+1"/>
-        <location line="+264"/>
+        <location line="+266"/>
         <source>No</source>
         <translation>No</translation>
     </message>
     <message>
-        <location line="-263"/>
+        <location line="-265"/>
         <source>STARTTLS</source>
         <translation>STARTTLS</translation>
     </message>
@@ -1018,18 +1018,18 @@
     </message>
     <message>
         <location line="+3"/>
-        <location line="+249"/>
+        <location line="+256"/>
         <source>Disconnect</source>
         <translation>Desconectar</translation>
     </message>
     <message>
-        <location line="-246"/>
-        <location line="+167"/>
+        <location line="-253"/>
+        <location line="+171"/>
         <source>Connect</source>
         <translation>Conectar</translation>
     </message>
     <message>
-        <location line="-166"/>
+        <location line="-170"/>
         <source>Close</source>
         <translation>Cerrar</translation>
     </message>
@@ -1039,7 +1039,7 @@
         <translation>Cargando…</translation>
     </message>
     <message>
-        <location line="+50"/>
+        <location line="+52"/>
         <source>%1 (ID %2)</source>
         <translation>%1 (ID %2)</translation>
     </message>
@@ -1069,7 +1069,7 @@
         <translation>Última respuesta enviada: %1</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+7"/>
         <source>Does not expire</source>
         <translation>No caduca</translation>
     </message>
@@ -1104,7 +1104,12 @@
         <translation>Guardar y probar</translation>
     </message>
     <message>
-        <location line="+13"/>
+        <location line="+5"/>
+        <source>Set in the team server&apos;s settings: remove its WORKSTATION_* variables there to turn it off.</source>
+        <translation>Configurado en el servidor del equipo: quita allí sus variables WORKSTATION_* para apagarlo.</translation>
+    </message>
+    <message>
+        <location line="+11"/>
         <source>Fill in %1.</source>
         <translation>Rellena %1.</translation>
     </message>

@@ -173,6 +173,17 @@ def channel_env(channel: str, plain: Mapping[str, str], secrets: Mapping[str, st
     return env
 
 
+def settings_from_env(channel: str, env: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The channel's settings and secrets as the server's WORKSTATION_* variables give them."""
+    plain: dict[str, str] = {}
+    secrets: dict[str, str] = {}
+    for spec in CHANNEL_FIELDS[channel]:
+        value = (env.get(spec.env) or "").strip()
+        if value:
+            (secrets if spec.secret else plain)[spec.name] = value
+    return plain, secrets
+
+
 def build_connector(channel: str, env: Mapping[str, str], client: httpx.AsyncClient):
     """The channel's connector for these variables, or None when they do not configure it."""
     if channel == "whatsapp":

@@ -18,7 +18,7 @@ import pytest
 from services.teamserver.admin import add_agent
 from tests.integration.helpers import sign_in, sync_all, wait_for
 from tests.support import database_dump
-from workstation.demo import DEMO_PAGE_ID
+from workstation.demo import DEMO_PAGE_ID, DEMO_PHONE_NUMBER_ID
 
 ADMIN = "admin@channels.workstation.test"
 ADMIN_PASSWORD = "admin-password-123"
@@ -66,6 +66,10 @@ def test_every_channel_is_listed_with_its_source_health_and_form(stack, admin):
     assert listed["whatsapp"]["webhook_path"] == "/webhooks/whatsapp"
     assert listed["messenger"]["webhook_path"] == listed["instagram"]["webhook_path"] == "/webhooks/meta"
     assert listed["telegram"]["webhook_path"] == ""
+    # A channel set in the environment shows its ids in the form, and which secrets it has (never their values).
+    assert listed["whatsapp"]["settings"]["phone_number_id"] == DEMO_PHONE_NUMBER_ID
+    assert listed["whatsapp"]["secrets_set"] == ["access_token", "app_secret", "verify_token"]
+    assert listed["telegram"]["secrets_set"] == ["bot_token"]
     fields = {f["name"]: f for f in listed["email"]["fields"]}
     assert fields["imap_password"]["secret"] and fields["imap_password"]["required"]
     assert fields["smtp_tls"]["choices"] == ["starttls", "ssl", "none"]
@@ -196,6 +200,18 @@ def test_webhooks_are_checked_with_the_app_secret_connected_from_the_app(stack, 
     channel = channels(stack, admin)["messenger"]
     assert channel["health"]["last_webhook_at"] and "webhook_waiting" not in channel["problems"]
     assert new_secret not in database_dump(stack.db_url)
+
+
+def test_a_channel_set_in_the_environment_moves_into_the_app_without_retyping_secrets(stack, admin):
+    listed = channels(stack, admin)["whatsapp"]
+    r = call(stack, "PUT", "/v1/channels/whatsapp", admin, json={"settings": listed["settings"], "secrets": {}})
+    assert r.status_code == 200, r.text
+    moved = r.json()
+    assert moved["source"] == "app" and moved["secrets_set"] == ["access_token", "app_secret", "verify_token"]
+    assert moved["account_name"]  # the emulator's display number, from the live check
+    # Webhooks signed with the app secret it kept still go in.
+    assert stack.secrets["WORKSTATION_WHATSAPP_TOKEN"] not in database_dump(stack.db_url)
+    assert call(stack, "DELETE", "/v1/channels/whatsapp", admin).status_code == 204
 
 
 def test_disconnecting_falls_back_to_the_server_settings(stack, admin):

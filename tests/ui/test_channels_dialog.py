@@ -84,14 +84,19 @@ def test_a_lead_sees_every_channel_and_cannot_change_them(stack, api_for, qtbot)
 
 def test_an_admin_connects_a_channel_and_a_refusal_is_shown_and_not_kept(stack, admin_account, api_for, qtbot):
     dialog = open_dialog(qtbot, api_for(ADMIN), is_admin=True)
+    # Nothing typed in required fields: said at once, nothing sent.
+    select(dialog, "email")
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert dialog.message.text() == \
+        "Fill in Email address, IMAP server, IMAP user name, IMAP password, SMTP server." and not dialog.busy()
     select(dialog, "telegram")
     assert dialog.save_button.text() == "Connect" and not dialog.disconnect_button.isEnabled()
+    assert "WORKSTATION_*" in dialog.disconnect_button.toolTip()
+    # Set in the server's environment: its API address fills the form, its token is kept unless replaced.
+    assert dialog.inputs["api_base"].text() == stack.sandbox_url + "/telegram"
     token_field = dialog.inputs["bot_token"]
     assert isinstance(token_field, QLineEdit) and token_field.echoMode() == QLineEdit.EchoMode.Password
-    dialog.inputs["api_base"].setText(stack.sandbox_url + "/telegram")
-    # Nothing typed in a required field: said at once, nothing sent.
-    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
-    assert dialog.message.text() == "Fill in Bot token." and not dialog.busy()
+    assert token_field.text() == "" and "Stored on the server" in token_field.placeholderText()
     wrong = f"{secrets.randbelow(9 * 10**9) + 10**9}:AA{secrets.token_urlsafe(25)}"
     token_field.setText(wrong)
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
@@ -99,7 +104,7 @@ def test_an_admin_connects_a_channel_and_a_refusal_is_shown_and_not_kept(stack, 
     assert dialog.message.text().startswith("The provider refused these credentials")
     assert wrong not in dialog.message.text()
     assert dialog.channels["telegram"].source == "environment"
-    token_field.setText(stack.secrets["WORKSTATION_TELEGRAM_TOKEN"])
+    token_field.clear()  # keep the server's token: the channel moves into the app as it is
     with qtbot.waitSignal(dialog.changed, timeout=20000) as signal:
         qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     idle(qtbot, dialog)

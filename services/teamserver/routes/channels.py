@@ -49,11 +49,17 @@ def _public(hub: setup.ChannelHub, channel: str, row: ChannelAccount | None, nam
     problems = setup.problems(channel, connected=connected, unreadable=unreadable, health=health,
                               token_expires_at=row.token_expires_at if row else None,
                               connected_at=row.connected_at if row else None)
+    settings = json.loads(row.settings_json) if row else {}
+    if row is None and live is not None:
+        # Set in the server's environment: its ids and addresses fill the form, and its secrets are kept if the
+        # admin connects it from the app without retyping them.
+        settings, env_secrets = setup.settings_from_env(channel, live.env)
+        secrets_set = sorted(env_secrets)
     return protocol.ChannelPublic(
         channel=channel, connected=connected, source=source,
         account_id=(row.account_id if row else "") or (hub.account_id(channel) if channel in WEBHOOK_PATHS else ""),
         account_name=row.account_name if row else "",
-        settings=json.loads(row.settings_json) if row else {},
+        settings=settings,
         secrets_set=secrets_set,
         token_expires_at=row.token_expires_at if row else None,
         connected_at=row.connected_at if row else None,
@@ -124,6 +130,8 @@ async def connect_channel(channel: ChannelName, body: protocol.ChannelConnect, a
             kept = hub.open_secrets(row)
         except (Unreadable, ValueError):
             kept = {}  # unreadable: every secret must be given again
+    elif channel in hub.live:
+        kept = setup.settings_from_env(channel, hub.live[channel].env)[1]  # moving it from the environment
     try:
         plain, secrets = setup.clean_settings(channel, body.settings, body.secrets, kept)
     except setup.SetupError as exc:
