@@ -44,6 +44,7 @@ from html.parser import HTMLParser
 from typing import Any, Mapping
 
 from services.channels.base import (
+    AccountCheck,
     ChannelError,
     ErrorKind,
     InboundMessage,
@@ -665,25 +666,32 @@ class EmailConnector:
         await asyncio.to_thread(self._smtp_send, msg, to)
         return SendResult(provider_message_id=str(msg["Message-ID"]), recipient_handle=to)
 
+    def _smtp_open(self) -> smtplib.SMTP:
+        """A connection to the SMTP server, secured as configured (SSL or STARTTLS) and logged in when a user
+        is set; smtplib's and the socket's errors propagate as they come (the caller maps them)."""
+        if self.smtp_tls == "ssl":
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(self.smtp_host, self.smtp_port, timeout=self.timeout,
+                                                 context=ssl.create_default_context())
+        else:
+            smtp = smtplib.SMTP(self.smtp_host, self.smtp_port, timeout=self.timeout)
+        try:
+            if self.smtp_tls == "starttls":
+                smtp.starttls(context=ssl.create_default_context())
+            if self.smtp_user:
+                smtp.login(self.smtp_user, self._smtp_password)
+        except BaseException:
+            _smtp_quit(smtp)
+            raise
+        return smtp
+
     def _smtp_send(self, msg: EmailMessage, to: str) -> None:
         failure: ChannelError | None = None
         try:
-            if self.smtp_tls == "ssl":
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(self.smtp_host, self.smtp_port, timeout=self.timeout,
-                                                     context=ssl.create_default_context())
-            else:
-                smtp = smtplib.SMTP(self.smtp_host, self.smtp_port, timeout=self.timeout)
+            smtp = self._smtp_open()
             try:
-                if self.smtp_tls == "starttls":
-                    smtp.starttls(context=ssl.create_default_context())
-                if self.smtp_user:
-                    smtp.login(self.smtp_user, self._smtp_password)
                 smtp.send_message(msg, from_addr=self.address, to_addrs=[to])
             finally:
-                try:
-                    smtp.quit()
-                except (OSError, smtplib.SMTPException):
-                    smtp.close()
+                _smtp_quit(smtp)
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()), (None, b""))
             failure = self._smtp_failure(code, text)
@@ -705,8 +713,75 @@ class EmailConnector:
         logger.warning("SMTP refused the reply: code=%s kind=%s", code, kind)
         return ChannelError(kind, _SMTP_TITLES[kind], code=code, details=details)
 
+    # -- the credentials check ------------------------------------------------------------------------------
+
+    async def check(self) -> AccountCheck:
+        """A live credentials check ("Test connection"): IMAP connect, login and EXAMINE of the mailbox, then
+        SMTP connect (SSL or STARTTLS as configured) and login when a user is set, then quit; nothing is sent
+        nor marked read. A refused login is AUTH_EXPIRED, titled with the server that refused it; an unreachable
+        server RETRYABLE; a missing mailbox BAD_REQUEST."""
+        await asyncio.to_thread(self._check_imap)
+        await asyncio.to_thread(self._check_smtp)
+        return AccountCheck(account_id=self.address, name=self.address)
+
+    def _check_imap(self) -> None:
+        conn = self._imap()  # its refusals already say "The IMAP server refused our login" / "Could not reach"
+        failure: ChannelError | None = None
+        try:
+            self._select(conn)
+        except (OSError, imaplib.IMAP4.abort) as exc:
+            logger.warning("IMAP check of %s failed (%s)", self.mailbox, type(exc).__name__)
+            failure = ChannelError(ErrorKind.RETRYABLE, "Connection to the IMAP server failed")
+        except imaplib.IMAP4.error as exc:
+            logger.warning("IMAP check: mailbox %s refused: %s", self.mailbox[:80], self._redact(_server_text(exc)))
+            failure = ChannelError(ErrorKind.BAD_REQUEST, "The IMAP server has no such mailbox",
+                                   details=self.mailbox[:80])
+        finally:
+            _close(conn)
+        if failure is not None:
+            raise failure
+
+    def _check_smtp(self) -> None:
+        failure: ChannelError | None = None
+        try:
+            _smtp_quit(self._smtp_open())
+        except smtplib.SMTPAuthenticationError as exc:
+            logger.warning("SMTP login as %s refused: code=%s", self.smtp_user, exc.smtp_code)
+            failure = ChannelError(ErrorKind.AUTH_EXPIRED, "The SMTP server refused our login", code=exc.smtp_code,
+                                   details=self._redact(_server_text(exc.smtp_error)))
+        except smtplib.SMTPResponseException as exc:
+            kind = smtp_error_kind(exc.smtp_code)
+            kind = ErrorKind.PERMISSION if kind in (ErrorKind.BAD_REQUEST, ErrorKind.UNDELIVERABLE) else kind
+            logger.warning("SMTP check refused: code=%s kind=%s", exc.smtp_code, kind)
+            failure = ChannelError(kind, "The SMTP server refused the connection", code=exc.smtp_code,
+                                   details=self._redact(_server_text(exc.smtp_error)))
+        except smtplib.SMTPNotSupportedError as exc:
+            # No STARTTLS or no AUTH offered: the settings do not match the server.
+            logger.warning("SMTP check: %s", _server_text(exc))
+            failure = ChannelError(ErrorKind.BAD_REQUEST, "The SMTP server does not offer what the settings ask",
+                                   details=_server_text(exc)[:200])
+        except smtplib.SMTPServerDisconnected:
+            logger.warning("SMTP check: %s:%s hung up", self.smtp_host, self.smtp_port)
+            failure = ChannelError(ErrorKind.RETRYABLE, "Could not reach the SMTP server")
+        except smtplib.SMTPException as exc:  # before OSError, of which it is a subclass
+            logger.warning("SMTP check failed (%s)", type(exc).__name__)
+            failure = ChannelError(ErrorKind.UNKNOWN, "The SMTP server answered something unexpected")
+        except OSError as exc:
+            # Refused connections, timeouts and TLS failures.
+            logger.warning("SMTP check of %s:%s failed (%s)", self.smtp_host, self.smtp_port, type(exc).__name__)
+            failure = ChannelError(ErrorKind.RETRYABLE, "Could not reach the SMTP server")
+        if failure is not None:
+            raise failure
+
     async def aclose(self) -> None:
         self._interrupt()
+
+
+def _smtp_quit(smtp: smtplib.SMTP) -> None:
+    try:
+        smtp.quit()
+    except (OSError, smtplib.SMTPException):
+        smtp.close()
 
 
 def _quote(value: str) -> str:

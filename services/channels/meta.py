@@ -54,6 +54,7 @@ from typing import Any, Mapping
 import httpx
 
 from services.channels.base import (
+    AccountCheck,
     ChannelError,
     DeliveryStatus,
     ErrorKind,
@@ -73,7 +74,9 @@ from services.channels.whatsapp import (  # noqa: F401  (verify_subscription is 
     _list,
     _retry_after,
     _str,
+    scrub_http_logs,
     sign,
+    token_expiry,
     verify_signature,
     verify_subscription,
 )
@@ -438,6 +441,7 @@ class MetaConnector:
         self._timeout = timeout
         self._owns_client = client is None
         self._client = client if client is not None else httpx.AsyncClient(timeout=timeout)
+        scrub_http_logs()
 
     def __repr__(self) -> str:
         return f"MetaConnector(channel={self.channel!r}, account_id={self.account_id!r}, api_base={self.api_base!r})"
@@ -469,6 +473,36 @@ class MetaConnector:
             messages=[m for m in batch.messages if m.channel == self.channel and m.account_id == self.account_id],
             statuses=[s for s in batch.statuses if s.channel == self.channel],
         )
+
+    async def check(self) -> AccountCheck:
+        """A live credentials check ("Test connection"): reads the page (`fields=id,name`) or the Instagram
+        account (`fields=id,username`) with the token, then asks Graph's debug_token when the token ends.
+        Raises ChannelError: AUTH_EXPIRED for a refused token, BAD_REQUEST for an id Graph does not know with
+        this token, PERMISSION for a token without the rights, RETRYABLE when Graph cannot be reached."""
+        field = "name" if self.channel == MESSENGER else "username"
+        node = await self._get(f"{self.api_base}/{self.api_version}/{self.account_id}", {"fields": f"id,{field}"},
+                               what=f"{field} check")
+        account_id = _id(node.get("id")) or self.account_id
+        value = clean_text(_str(node.get(field)))[:MAX_NAME_CHARS]
+        if self.channel == MESSENGER:
+            name = value or account_id
+        else:
+            name = f"@{value}" if value else account_id
+        return AccountCheck(account_id=account_id, name=name, token_expires_at=await self._token_expiry())
+
+    async def _token_expiry(self) -> datetime | None:
+        """The token's end from debug_token (asked with the token itself); None when it never ends or Graph
+        will not say (graph.instagram.com has no debug_token): only a refused token is an error here."""
+        try:
+            answer = await self._get(f"{self.api_base}/{self.api_version}/debug_token",
+                                     {"input_token": self._access_token}, what="debug_token")
+        except ChannelError as exc:
+            if exc.kind == ErrorKind.AUTH_EXPIRED:
+                raise
+            logger.info("%s debug_token for %s failed (%s); token expiry unknown", self.platform, self.account_id,
+                        exc.kind)
+            return None
+        return token_expiry(answer, self._redact)
 
     async def poll(self, cursor: Any) -> tuple[WebhookBatch, Any]:
         # Messenger and Instagram push webhooks; the Conversations API backfill is not used.
@@ -553,15 +587,29 @@ class MetaConnector:
         return text
 
     async def _post(self, url: str, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._request("POST", url, json=body)
+
+    async def _get(self, url: str, params: dict[str, str], *, what: str) -> dict[str, Any]:
+        return await self._request("GET", url, params=params, what=what)
+
+    async def _request(self, method: str, url: str, *, json: dict[str, Any] | None = None,
+                       params: dict[str, str] | None = None, what: str = "send") -> dict[str, Any]:
+        failure: ChannelError | None = None
+        response: httpx.Response | None = None
+        # httpx's exceptions carry the request (its Authorization header, a debug_token URL): the error is
+        # raised outside the handler, so it neither chains nor keeps them.
         try:
-            response = await self._client.post(url, json=body, timeout=self._timeout,
-                                                headers={"Authorization": f"Bearer {self._access_token}"})
+            response = await self._client.request(method, url, json=json, params=params, timeout=self._timeout,
+                                                   headers={"Authorization": f"Bearer {self._access_token}"})
         except httpx.TimeoutException as exc:
-            logger.warning("%s send for %s timed out (%s)", self.platform, self.account_id, type(exc).__name__)
-            raise ChannelError(ErrorKind.RETRYABLE, "timeout") from None
+            logger.warning("%s %s for %s timed out (%s)", self.platform, what, self.account_id, type(exc).__name__)
+            failure = ChannelError(ErrorKind.RETRYABLE, "timeout")
         except httpx.TransportError as exc:
             logger.warning("%s connection for %s failed (%s)", self.platform, self.account_id, type(exc).__name__)
-            raise ChannelError(ErrorKind.RETRYABLE, "connection failed") from None
+            failure = ChannelError(ErrorKind.RETRYABLE, "connection failed")
+        if failure is not None:
+            raise failure
+        assert response is not None
         if response.is_success:
             try:
                 data = response.json()

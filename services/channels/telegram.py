@@ -22,6 +22,7 @@ from typing import Any, Mapping
 import httpx
 
 from services.channels.base import (
+    AccountCheck,
     ChannelError,
     ErrorKind,
     InboundMessage,
@@ -323,6 +324,17 @@ class TelegramConnector:
         if not isinstance(update, dict) or _int(update.get("update_id")) is None:
             raise WebhookError(400, "not a Telegram update")
         return parse_updates([update], account_id=self.account_id)[0]
+
+    async def check(self) -> AccountCheck:
+        """A live credentials check ("Test connection"): getMe with the token. A refused token is AUTH_EXPIRED
+        (401, or 404 for a token Telegram cannot parse); Telegram tokens do not expire (only revoked)."""
+        result = _dict(await self._call("getMe", {}, timeout=httpx.Timeout(self._timeout)))
+        bot_id = _int(result.get("id"))
+        if bot_id is None:
+            raise ChannelError(ErrorKind.UNKNOWN, "Unexpected getMe answer", http_status=200)
+        username = clean_text(_str(result.get("username")))[:MAX_NAME_CHARS]
+        first_name = clean_text(_str(result.get("first_name")))[:MAX_NAME_CHARS]
+        return AccountCheck(account_id=str(bot_id), name=f"@{username}" if username else first_name or str(bot_id))
 
     async def poll(self, cursor: str | None) -> PollResult:
         """One getUpdates: asking with offset = last update_id + 1 is what confirms the earlier updates, so

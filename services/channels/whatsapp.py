@@ -13,6 +13,7 @@ from typing import Any, Mapping
 import httpx
 
 from services.channels.base import (
+    AccountCheck,
     ChannelError,
     DeliveryStatus,
     ErrorKind,
@@ -57,6 +58,8 @@ _MEDIA_KINDS = frozenset({"image", "video", "document", "sticker", "audio"})
 _HEX_DIGEST = re.compile(r"[0-9a-fA-F]{64}")
 _CODE_PREFIX = re.compile(r"^\(#\d+\)\s*")
 _UNIX_SECONDS = re.compile(r"-?[0-9]{1,12}")
+# A token passed as a query parameter (Graph's debug_token takes the token it inspects that way).
+_TOKEN_IN_QUERY = re.compile(r"((?:input_token|access_token)=)[^&\s'\"]+")
 
 
 def error_kind_for(code: int | None) -> ErrorKind:
@@ -312,6 +315,45 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+class _ScrubQueryToken(logging.Filter):
+    """httpx logs each request's URL at INFO: a token in its query (debug_token's input_token) becomes
+    [REDACTED]."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a broken record is not ours to fix; keep it
+            return True
+        if "_token=" in message:
+            record.msg, record.args = _TOKEN_IN_QUERY.sub(r"\1[REDACTED]", message), None
+        return True
+
+
+def scrub_http_logs() -> None:
+    """Keeps tokens sent in a query string out of httpx's request log (installed once per process)."""
+    target = logging.getLogger("httpx")
+    if not any(isinstance(f, _ScrubQueryToken) for f in target.filters):
+        target.addFilter(_ScrubQueryToken())
+
+
+def token_expiry(answer: dict[str, Any], redact: Any = lambda text: text) -> datetime | None:
+    """When a token ends, from Graph's `GET /debug_token` answer `{data: {expires_at, is_valid, ...}}`:
+    `expires_at` 0 (or absent) means never (None); `is_valid: false` raises AUTH_EXPIRED."""
+    data = _dict(answer.get("data"))
+    if data.get("is_valid") is False:
+        error = _dict(data.get("error"))
+        code = _error_code(error.get("code"))
+        raise ChannelError(ErrorKind.AUTH_EXPIRED, "the access token is no longer valid", code=code,
+                           details=redact(clean_text(_str(error.get("message"))))[:300], http_status=200)
+    expires_at = data.get("expires_at")
+    if isinstance(expires_at, bool) or not isinstance(expires_at, int) or expires_at <= 0:
+        return None
+    try:
+        return datetime.fromtimestamp(expires_at, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 class WhatsAppConnector:
     """Talks to one WhatsApp business phone number through the Graph API (or the sandbox)."""
 
@@ -336,6 +378,7 @@ class WhatsAppConnector:
         self._timeout = timeout
         self._owns_client = client is None
         self._client = client if client is not None else httpx.AsyncClient(timeout=timeout)
+        scrub_http_logs()
 
     def __repr__(self) -> str:
         return f"WhatsAppConnector(phone_number_id={self.phone_number_id!r}, api_base={self.api_base!r})"
@@ -409,6 +452,33 @@ class WhatsAppConnector:
             body["typing_indicator"] = {"type": "text"}
         await self._post(body)
 
+    async def check(self) -> AccountCheck:
+        """A live credentials check ("Test connection"): reads the phone number with the token, then asks
+        Graph's debug_token when the token ends. Raises ChannelError (AUTH_EXPIRED for a refused token,
+        BAD_REQUEST for a phone-number id Graph does not know with this token, RETRYABLE when Graph cannot be
+        reached)."""
+        node = await self._get(f"{self.api_base}/{self.api_version}/{self.phone_number_id}",
+                               {"fields": "display_phone_number,verified_name"}, what="phone number check")
+        account_id = _id(node.get("id")) or self.phone_number_id
+        number = clean_text(_str(node.get("display_phone_number")))[:MAX_NAME_CHARS]
+        verified = clean_text(_str(node.get("verified_name")))[:MAX_NAME_CHARS]
+        name = " · ".join(part for part in (number, verified) if part) or account_id
+        return AccountCheck(account_id=account_id, name=name, token_expires_at=await self._token_expiry())
+
+    async def _token_expiry(self) -> datetime | None:
+        """The token's end from debug_token (asked with the token itself); None when it never ends or Graph
+        will not say (anything but a refused token is ignored: the token did work a moment ago)."""
+        try:
+            answer = await self._get(f"{self.api_base}/{self.api_version}/debug_token",
+                                     {"input_token": self._access_token}, what="debug_token")
+        except ChannelError as exc:
+            if exc.kind == ErrorKind.AUTH_EXPIRED:
+                raise
+            logger.info("WhatsApp debug_token for %s failed (%s); token expiry unknown", self.phone_number_id,
+                        exc.kind)
+            return None
+        return token_expiry(answer, self._redact)
+
     async def poll(self, cursor: Any) -> tuple[WebhookBatch, Any]:
         # WhatsApp only pushes webhooks; there is nothing to fetch.
         return WebhookBatch(), cursor
@@ -429,19 +499,35 @@ class WhatsAppConnector:
         return text
 
     async def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._request("POST", self.messages_url, json=body)
+
+    async def _get(self, url: str, params: dict[str, str], *, what: str) -> dict[str, Any]:
+        return await self._request("GET", url, params=params, what=what)
+
+    async def _request(self, method: str, url: str, *, json: dict[str, Any] | None = None,
+                       params: dict[str, str] | None = None, what: str = "send") -> dict[str, Any]:
+        failure: ChannelError | None = None
+        response: httpx.Response | None = None
+        # httpx's exceptions carry the request (its Authorization header, a debug_token URL): the error is
+        # raised outside the handler, so it neither chains nor keeps them.
         try:
-            response = await self._client.post(
-                self.messages_url,
-                json=body,
+            response = await self._client.request(
+                method,
+                url,
+                json=json,
+                params=params,
                 headers={"Authorization": f"Bearer {self._access_token}"},
                 timeout=self._timeout,
             )
         except httpx.TimeoutException as exc:
-            logger.warning("WhatsApp send to %s timed out (%s)", self.phone_number_id, type(exc).__name__)
-            raise ChannelError(ErrorKind.RETRYABLE, "timeout") from None
+            logger.warning("WhatsApp %s to %s timed out (%s)", what, self.phone_number_id, type(exc).__name__)
+            failure = ChannelError(ErrorKind.RETRYABLE, "timeout")
         except httpx.TransportError as exc:
             logger.warning("WhatsApp connection for %s failed (%s)", self.phone_number_id, type(exc).__name__)
-            raise ChannelError(ErrorKind.RETRYABLE, "connection failed") from None
+            failure = ChannelError(ErrorKind.RETRYABLE, "connection failed")
+        if failure is not None:
+            raise failure
+        assert response is not None
         if response.is_success:
             try:
                 data = response.json()

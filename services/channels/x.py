@@ -38,7 +38,6 @@ import logging
 import random
 import re
 import time
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Awaitable, Callable, Mapping
@@ -46,6 +45,7 @@ from typing import Any, Awaitable, Callable, Mapping
 import httpx
 
 from services.channels.base import (
+    AccountCheck,
     ChannelError,
     ErrorKind,
     InboundMessage,
@@ -56,12 +56,14 @@ from services.channels.base import (
 )
 from services.teamserver.hygiene import JsonTooDeep, clean_text, loads_json
 from services.teamserver.pollers import PollResult
+# Counting as X does lives in the desktop core, shared with the composer's live budget.
+from workstation.textcount import X_MAX_POST_CHARS as MAX_POST_CHARS
+from workstation.textcount import x_post_length as post_length
 
 logger = logging.getLogger(__name__)
 
 CHANNEL = "x"
 DEFAULT_API_BASE = "https://api.x.com"
-MAX_POST_CHARS = 280
 MAX_DM_CHARS = 10_000
 # X's page size limits: mentions 5-100, dm_events 1-100.
 PAGE_SIZE = 100
@@ -75,6 +77,7 @@ DM_PREFIX = "dm:"
 # Endpoint keys: each has its own rate-limit window at X.
 MENTIONS, DM_EVENTS, POSTS, DM_SEND = "mentions", "dm_events", "posts", "dm_send"
 POLLED = (MENTIONS, DM_EVENTS)
+ME = "users_me"  # GET /2/users/me: the credentials check
 
 TWEET_FIELDS = "created_at,author_id,conversation_id"
 DM_EVENT_FIELDS = "id,text,event_type,dm_conversation_id,created_at,sender_id"
@@ -85,81 +88,6 @@ _ID = re.compile(r"[0-9]{1,19}")
 _CURSOR_KEYS = ("mentions_since", "mentions_next", "mentions_newest", "dm_since", "dm_next", "dm_newest")
 # X's epoch for snowflake ids (ms), to date an event that came without created_at.
 _SNOWFLAKE_EPOCH_MS = 1288834974657
-
-
-# -- counting as X does ------------------------------------------------------------------------------------------
-
-_WEIGHT_ONE = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
-_URL = re.compile(r"(?i)\bhttps?://[^\s<>\"]+")
-_URL_TRAILING = ".,:;!?'\")]}"
-_URL_WEIGHT = 23
-_ZWJ = 0x200D
-_KEYCAP = 0x20E3
-_VARIATION = (0xFE0E, 0xFE0F)
-# Characters that are emoji only when followed by the emoji presentation selector (U+FE0F).
-_TEXT_DEFAULT_EMOJI = frozenset({0x00A9, 0x00AE, 0x203C, 0x2049, 0x2122, 0x2139, 0x3030, 0x303D, 0x3297, 0x3299})
-
-
-def _weight_of(cp: int) -> int:
-    return 1 if any(lo <= cp <= hi for lo, hi in _WEIGHT_ONE) else 2
-
-
-def _emoji_base(cp: int) -> bool:
-    return (0x1F000 <= cp <= 0x1FAFF or 0x2600 <= cp <= 0x27BF or 0x2B00 <= cp <= 0x2BFF
-            or 0x2190 <= cp <= 0x21FF or 0x2300 <= cp <= 0x23FF or 0x1FC00 <= cp <= 0x1FFFD)
-
-
-def _emoji_continuation(cp: int) -> bool:
-    return cp in _VARIATION or cp == _KEYCAP or 0x1F3FB <= cp <= 0x1F3FF or 0xE0020 <= cp <= 0xE007F
-
-
-def _regional(cp: int) -> bool:
-    return 0x1F1E6 <= cp <= 0x1F1FF
-
-
-def _weigh_plain(text: str) -> int:
-    cps = [ord(c) for c in text]
-    total, i, n = 0, 0, len(cps)
-    while i < n:
-        cp = cps[i]
-        nxt = cps[i + 1] if i + 1 < n else None
-        emoji = False
-        if _regional(cp) and nxt is not None and _regional(nxt):
-            i, emoji = i + 2, True  # a flag: two regional indicators
-        elif cp in (0x23, 0x2A) or 0x30 <= cp <= 0x39:
-            # A keycap: the digit, an optional U+FE0F, then U+20E3.
-            j = i + 1 + (1 if nxt == 0xFE0F else 0)
-            if j < n and cps[j] == _KEYCAP:
-                i, emoji = j + 1, True
-        elif cp in _TEXT_DEFAULT_EMOJI and nxt == 0xFE0F:
-            i, emoji = i + 1, True
-        elif _emoji_base(cp):
-            i, emoji = i + 1, True
-        if not emoji:
-            total += _weight_of(cp)
-            i += 1
-            continue
-        total += 2
-        # The rest of the sequence: modifiers, and further emoji joined by ZWJ, weigh nothing more.
-        while i < n:
-            if _emoji_continuation(cps[i]):
-                i += 1
-            elif cps[i] == _ZWJ and i + 1 < n and (_emoji_base(cps[i + 1]) or cps[i + 1] in _TEXT_DEFAULT_EMOJI):
-                i += 2
-            else:
-                break
-    return total
-
-
-def post_length(text: str) -> int:
-    """A post's length as X counts it (see the module docstring); at most MAX_POST_CHARS are allowed."""
-    text = unicodedata.normalize("NFC", text)
-    total, last = 0, 0
-    for match in _URL.finditer(text):
-        url = match.group(0).rstrip(_URL_TRAILING)
-        total += _weigh_plain(text[last:match.start()]) + _URL_WEIGHT
-        last = match.start() + len(url)
-    return total + _weigh_plain(text[last:])
 
 
 # -- small readers ---------------------------------------------------------------------------------------------
@@ -447,7 +375,7 @@ class XConnector:
         self.max_backoff = max_backoff
         self._clock = clock
         self._rng = rng or random.Random()
-        self.windows: dict[str, Window] = {key: Window() for key in (MENTIONS, DM_EVENTS, POSTS, DM_SEND)}
+        self.windows: dict[str, Window] = {key: Window() for key in (MENTIONS, DM_EVENTS, POSTS, DM_SEND, ME)}
         self._owns_client = client is None
         self._client = client if client is not None else httpx.AsyncClient(timeout=timeout)
 
@@ -610,6 +538,24 @@ class XConnector:
         if window.remaining == 0:
             return until_reset
         return until_reset / window.remaining
+
+    # -- the credentials check ------------------------------------------------------------------------------
+
+    async def check(self) -> AccountCheck:
+        """A live credentials check ("Test connection"): GET /2/users/me with the user token. A refused token is
+        AUTH_EXPIRED; a token of another account than the configured user id is BAD_REQUEST. X does not say
+        when a token ends (an OAuth 2.0 access token lasts two hours unless refreshed), so no expiry."""
+        payload = await self._call(ME, "GET", "/2/users/me", params={"user.fields": USER_FIELDS})
+        user = _dict(payload.get("data"))
+        user_id = _id(user.get("id"))
+        if user_id is None:
+            raise ChannelError(ErrorKind.UNKNOWN, "Unexpected answer from X users/me", http_status=200)
+        username = clean_text(_str(user.get("username")))[:MAX_NAME_CHARS]
+        if user_id != self.account_id:
+            raise ChannelError(ErrorKind.BAD_REQUEST,
+                               f"the token belongs to another X account (@{username or user_id}), "
+                               f"not user {self.account_id}", http_status=200)
+        return AccountCheck(account_id=user_id, name=f"@{username}" if username else user_id)
 
     # -- sending --------------------------------------------------------------------------------------------
 

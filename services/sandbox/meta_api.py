@@ -16,7 +16,12 @@ reproduces:
   answer it first. 200 → `{recipient_id: <the commenter>, message_id}`.
 - `POST /{version}/{comment-id}/comments {message}` (Facebook) and `POST /{version}/{ig-comment-id}/replies
   {message}` (Instagram): a public reply, `{id}` of the new comment (8,000 / 2,200 characters at most).
-- Every call needs the account's token (`Authorization: Bearer` or `access_token`): else `(#190)`.
+- `GET /{version}/{page-id}?fields=id,name` and `GET /{version}/{ig-account-id}?fields=id,username` (the
+  "Test connection" reads), with that account's token; another node is `Unsupported get request` (100/33), an
+  unknown field `(#100) Tried accessing nonexisting field`. `GET /{version}/debug_token?input_token=T` →
+  `{data: {app_id, type, application, expires_at (0 = never), is_valid, issued_at, scopes, ...}}`.
+- Every call needs the account's token (`Authorization: Bearer` or `access_token`): else `(#190)`. A token
+  past its end (`/_sandbox/meta/token` sets it; 0 = never) is refused with 190, subcode 463.
   Parameters come as JSON, as a form or in the query string (form and query values JSON-encoded, as Graph
   takes them). Errors are Graph's `{error: {message: "(#code) …", type, code, error_subcode?, fbtrace_id}}`.
 - Webhooks to the team server's /webhooks/meta, signed like Meta's (X-Hub-Signature-256 over the exact
@@ -28,7 +33,7 @@ reproduces:
 
 Sandbox-only routes under /_sandbox/meta: `inbound` (a customer writes or comments), `sent` (every Graph call
 attempt, refused ones too; never the token), `faults` (the next calls answer a Graph error), `block` (a
-customer blocks the page) and `state`.
+customer blocks the page), `token` (when a token ends) and `state`.
 """
 
 from __future__ import annotations
@@ -102,8 +107,9 @@ class GraphError(Exception):
         super().__init__(f"(#{code}) {self.message}")
 
     def body(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"message": f"(#{self.code}) {self.message}", "type": "OAuthException",
-                                 "code": self.code}
+        # Graph's session errors (190/463...) are worded without the "(#code)" prefix.
+        message = self.message if self.message.startswith("Error validating") else f"(#{self.code}) {self.message}"
+        error: dict[str, Any] = {"message": message, "type": "OAuthException", "code": self.code}
         if self.subcode is not None:
             error["error_subcode"] = self.subcode
         if self.code in _TRANSIENT:
@@ -112,9 +118,37 @@ class GraphError(Exception):
         return {"error": error}
 
 
-def unsupported_object(node_id: str) -> GraphError:
-    return GraphError(100, f"Unsupported post request. Object with ID '{node_id[:80]}' does not exist, cannot be "
+def unsupported_object(node_id: str, method: str = "post") -> GraphError:
+    return GraphError(100, f"Unsupported {method} request. Object with ID '{node_id[:80]}' does not exist, cannot be "
                            "loaded due to missing permissions, or does not support this operation", subcode=33)
+
+
+SESSION_EXPIRED = 463
+# Fields of the nodes the "Test connection" reads, and what Graph answers when no `fields` are asked for.
+NODE_FIELDS = {
+    MESSENGER: (frozenset({"id", "name", "username", "category", "link", "fan_count", "about"}), ("name", "id"),
+                "Page"),
+    INSTAGRAM: (frozenset({"id", "user_id", "username", "name", "account_type", "profile_picture_url",
+                           "followers_count", "media_count"}), ("id",), "User"),
+}
+TOKEN_SCOPES = {
+    MESSENGER: ("pages_messaging", "pages_show_list", "pages_manage_metadata", "pages_read_engagement",
+                "pages_manage_engagement"),
+    INSTAGRAM: ("instagram_business_basic", "instagram_business_manage_messages",
+                "instagram_business_manage_comments"),
+}
+
+
+def _graph_time(seconds: float) -> str:
+    return time.strftime("%A, %d-%b-%y %H:%M:%S UTC", time.gmtime(seconds))
+
+
+def session_expired(expired_at: float) -> GraphError:
+    """What Graph answers a call made with a token past its end (code 190, subcode 463)."""
+    error = GraphError(190, subcode=SESSION_EXPIRED)
+    error.message = (f"Error validating access token: Session has expired on {_graph_time(expired_at)}. "
+                     f"The current time is {_graph_time(time.time())}.")
+    return error
 
 
 @dataclass
@@ -134,6 +168,12 @@ class MetaSandboxConfig:
     webhook_attempts: int = 6
     webhook_backoff: float = 0.25
     app_id: str = "1543227719081234"
+    application: str = "Workstation Sandbox"
+    page_name: str = "Workstation Demo"
+    instagram_username: str = "workstation_demo"
+    # When each token ends (Unix seconds; 0 = never, as a long-lived page token).
+    page_token_expires_at: int = 0
+    instagram_token_expires_at: int = 0
     post_id: str = ""  # the page post customers comment on (default: one under the page)
     media_id: str = "17895695668004550"  # the Instagram media they comment on
 
@@ -158,7 +198,7 @@ class FaultRequest(BaseModel):
     message: str | None = Field(default=None, max_length=500)
     http_status: int | None = Field(default=None, ge=400, le=599)
     count: int = Field(default=1, ge=1, le=100_000)
-    edge: Literal["messages", "comments", "replies", "*"] = "messages"
+    edge: Literal["messages", "comments", "replies", "node", "debug_token", "*"] = "messages"
     raw: bool = False
 
 
@@ -182,6 +222,13 @@ class InboundRequest(BaseModel):
         if self.kind == "comment" and self.attachment not in (None, "image", "video"):
             raise ValueError("a comment carries a photo or a video at most")
         return self
+
+
+class TokenRequest(BaseModel):
+    """When a channel's token ends (Unix seconds; 0 = never); a past moment makes every call fail (190/463)."""
+
+    channel: Literal["messenger", "instagram"] = MESSENGER
+    expires_at: int = Field(ge=0, le=2**40)
 
 
 class BlockRequest(BaseModel):
@@ -233,6 +280,8 @@ class MetaSandbox:
         # Runs background work (webhooks); the WhatsApp sandbox's, when mounted beside it, so it stops with it.
         self.spawner: Callable[..., Any] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.token_expires_at = {MESSENGER: config.page_token_expires_at, INSTAGRAM: config.instagram_token_expires_at}
+        self.token_issued_at = int(time.time())
 
     # -- background -----------------------------------------------------------------------------------------
     def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> None:
@@ -355,6 +404,72 @@ class MetaSandbox:
         expected = self.accounts.get(channel, ("", ""))[1]
         return bool(token and expected) and hmac.compare_digest(token.encode("utf-8"), expected.encode("utf-8"))
 
+    def check_expiry(self, channel: str) -> None:
+        expires_at = self.token_expires_at.get(channel, 0)
+        if expires_at and expires_at <= time.time():
+            raise session_expired(expires_at)
+
+    def _token_channel(self, token: str | None) -> str:
+        """The channel whose token this is (after its end: 190/463); any other token is Graph's (#190)."""
+        channel = next((c for c in self.accounts if self.token_ok(c, token)), None)
+        if channel is None:
+            raise GraphError(190)
+        self.check_expiry(channel)
+        return channel
+
+    def read(self, node_id: str, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        """One Graph GET: the page or Instagram account node (`fields`), or `debug_token`."""
+        channel = self._token_channel(token)
+        if node_id == "debug_token":
+            fault = self._take_fault("debug_token")
+            if fault is not None:
+                raise _Fault(fault)
+            return self._debug_token(params)
+        account_id = self.accounts[channel][0]
+        if node_id != account_id:
+            raise unsupported_object(node_id, "get")
+        known, default, node_type = NODE_FIELDS[channel]
+        raw = params.get("fields")
+        fields = [f.strip() for f in str(raw).split(",") if f.strip()] if raw else list(default)
+        for name in fields:
+            if name not in known:
+                raise GraphError(100, f"Tried accessing nonexisting field ({name[:60]}) on node type ({node_type})")
+        fault = self._take_fault("node")
+        if fault is not None:
+            raise _Fault(fault)
+        if channel == MESSENGER:
+            node = {"id": account_id, "name": self.config.page_name, "username": self.config.instagram_username,
+                    "category": "Shopping & retail", "link": f"https://www.facebook.com/{account_id}",
+                    "fan_count": 1280, "about": ""}
+        else:
+            node = {"id": account_id, "user_id": account_id, "username": self.config.instagram_username,
+                    "name": self.config.page_name, "account_type": "BUSINESS",
+                    "profile_picture_url": f"https://scontent.cdninstagram.com/v/{account_id}.jpg",
+                    "followers_count": 950, "media_count": 42}
+        return {name: node[name] for name in dict.fromkeys(["id", *fields])}
+
+    def _debug_token(self, params: dict[str, Any]) -> dict[str, Any]:
+        input_token = params.get("input_token")
+        if not input_token or not isinstance(input_token, str):
+            raise GraphError(100, "The parameter input_token is required")
+        channel = next((c for c in self.accounts if self.token_ok(c, input_token)), None)
+        if channel is None:
+            return {"data": {"error": {"code": 190, "message": "Invalid OAuth access token."}, "is_valid": False,
+                             "scopes": []}}
+        account_id = self.accounts[channel][0]
+        expires_at = int(self.token_expires_at.get(channel, 0))
+        scopes = TOKEN_SCOPES[channel]
+        data: dict[str, Any] = {"app_id": self.config.app_id, "type": "PAGE" if channel == MESSENGER else "USER",
+                                "application": self.config.application, "data_access_expires_at": 0,
+                                "expires_at": expires_at, "is_valid": not expires_at or expires_at > time.time(),
+                                "issued_at": self.token_issued_at}
+        if channel == MESSENGER:
+            data["profile_id"] = account_id
+        data["scopes"] = list(scopes)
+        data["granular_scopes"] = [{"scope": scope, "target_ids": [account_id]} for scope in scopes]
+        data["user_id"] = "10160000000000001" if channel == MESSENGER else account_id
+        return {"data": data}
+
     def _take_fault(self, edge: str) -> FaultRequest | None:
         for item in self.faults:
             fault, _left = item
@@ -382,6 +497,7 @@ class MetaSandbox:
             raise GraphError(100, f"Unknown path components: /{edge[:40]}", subcode=2500)
         if not self.token_ok(channel, token):
             raise GraphError(190)
+        self.check_expiry(channel)
         fault = self._take_fault(edge)
         if fault is not None:
             raise _Fault(fault)
@@ -587,6 +703,24 @@ def api_router(sandbox: MetaSandbox) -> APIRouter:
             return PlainTextResponse(answer, status_code=status)
         return JSONResponse(answer, status_code=status)
 
+    @router.get("/{version}/{node_id}", include_in_schema=False)
+    async def graph_read(version: str, node_id: str, request: Request) -> Response:
+        try:
+            params, _body, token = await _params(request)
+            status, answer = 200, sandbox.read(node_id, params, token)
+        except GraphError as exc:
+            status, answer = exc.http_status, exc.body()
+        except _Fault as exc:
+            fault = exc.fault
+            if fault.raw:
+                status, answer = fault.http_status or 503, "upstream connect error or disconnect/reset before headers"
+            else:
+                error = GraphError(fault.code, fault.message, subcode=fault.subcode, http_status=fault.http_status)
+                status, answer = error.http_status, error.body()
+        if isinstance(answer, str):
+            return PlainTextResponse(answer, status_code=status)
+        return JSONResponse(answer, status_code=status)
+
     return router
 
 
@@ -621,6 +755,11 @@ def control_router(sandbox: MetaSandbox) -> APIRouter:
         key = (request.channel, request.sender)
         (sandbox.blocked.add if request.blocked else sandbox.blocked.discard)(key)
         return {"blocked": sorted(f"{c}:{u}" for c, u in sandbox.blocked)}
+
+    @router.post("/token")
+    async def set_token(request: TokenRequest) -> dict[str, Any]:
+        sandbox.token_expires_at[request.channel] = request.expires_at
+        return {"channel": request.channel, "expires_at": request.expires_at}
 
     @router.get("/state")
     async def state() -> dict[str, Any]:

@@ -10,6 +10,7 @@ method is `POST <sandbox>/telegram/bot<token>/<method>`. What it reproduces:
   (a negative offset keeps only the last ones; an offset past every id given out, left from an earlier id
   sequence, forgets nothing); with a timeout it waits for the next update; a second
   getUpdates ends a waiting one with 409 "terminated by other getUpdates request"; a webhook set makes it 409;
+- getMe answers the bot's User (id, is_bot, first_name, username and the bot-only flags);
 - sendMessage checks chat_id, text (1-4096 characters), parse_mode and reply_parameters, and answers the sent
   Message; a chat the bot never heard from is "chat not found", a customer who blocked the bot gets 403.
 
@@ -98,7 +99,7 @@ class FaultRequest(BaseModel):
     """The next `count` calls of `method` ("*": any) fail with `error_code`; `chat_id` narrows a sendMessage
     fault to one chat, `min_offset` a getUpdates fault to calls that would confirm updates from there on."""
 
-    method: Literal["sendMessage", "getUpdates", "*"] = "sendMessage"
+    method: Literal["sendMessage", "getUpdates", "getMe", "*"] = "sendMessage"
     error_code: int = Field(ge=400, le=599)
     count: int = Field(default=1, ge=1, le=100_000)
     description: str | None = Field(default=None, max_length=500)
@@ -206,6 +207,12 @@ class TelegramSandbox:
     def bot_user(self) -> dict[str, Any]:
         return {"id": self.config.bot_id, "is_bot": True, "first_name": self.config.bot_first_name,
                 "username": self.config.bot_username}
+
+    @property
+    def me(self) -> dict[str, Any]:
+        """getMe's User: the bot, with the fields only getMe returns."""
+        return {**self.bot_user, "can_join_groups": True, "can_read_all_group_messages": False,
+                "supports_inline_queries": False, "can_connect_to_business": False, "has_main_web_app": False}
 
     # -- customers ------------------------------------------------------------------------------------------
     def _message_id(self, chat_id: int) -> int:
@@ -411,7 +418,7 @@ class TelegramSandbox:
             return refused.error_code, refused.body()
         name = method.lower()
         handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
-            "getme": lambda p: self.bot_user,
+            "getme": lambda p: self.me,
             "getupdates": self.get_updates,
             "sendmessage": self.send_message,
             "setwebhook": self._set_webhook,

@@ -15,7 +15,7 @@ import time
 from collections import deque
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Coroutine, Literal
+from typing import Any, AsyncIterator, Callable, Coroutine, Literal
 
 import httpx
 from fastapi import FastAPI, Request
@@ -87,6 +87,14 @@ class SandboxConfig:
     # the fixed `webhook_attempts`. Either way the delay doubles, up to `webhook_backoff_max`.
     webhook_retry_for: float | None = None
     webhook_backoff_max: float = 3600.0
+    # What Graph tells of the number and the token (GET /{phone-number-id}, GET /debug_token). The token ends
+    # at `token_expires_at` (Unix seconds; 0 = never, as a system user's token): from then on every call is
+    # refused with code 190, subcode 463. Settable while running: POST /_sandbox/token.
+    verified_name: str = "Workstation Demo"
+    app_id: str = "1543227719081234"
+    application: str = "Workstation Sandbox"
+    system_user_id: str = "122100000000000001"
+    token_expires_at: int = 0
 
 
 @dataclass
@@ -112,6 +120,8 @@ class GraphError(Exception):
         *,
         http_status: int | None = None,
         headers: dict[str, str] | None = None,
+        subcode: int | None = None,
+        message: str | None = None,
     ) -> None:
         title, default_details, default_status = ERRORS.get(code, ("Unknown error", "", 400))
         super().__init__(f"({code}) {title}")
@@ -120,17 +130,20 @@ class GraphError(Exception):
         self.details = default_details if details is None else details
         self.http_status = http_status or default_status
         self.headers = headers or {}
+        self.subcode = subcode
+        self.message = message  # the whole `message` when Graph words it otherwise than "(#code) title"
 
     def body(self) -> dict[str, Any]:
-        return {
-            "error": {
-                "message": f"(#{self.code}) {self.title}",
-                "type": "OAuthException",
-                "code": self.code,
-                "error_data": {"messaging_product": "whatsapp", "details": self.details},
-                "fbtrace_id": "A" + secrets.token_urlsafe(16),
-            }
+        error: dict[str, Any] = {
+            "message": self.message or f"(#{self.code}) {self.title}",
+            "type": "OAuthException",
+            "code": self.code,
+            "error_data": {"messaging_product": "whatsapp", "details": self.details},
         }
+        if self.subcode is not None:
+            error["error_subcode"] = self.subcode
+        error["fbtrace_id"] = "A" + secrets.token_urlsafe(16)
+        return {"error": error}
 
 
 FaultKind = Literal["429", "500", "503raw", "timeout"]
@@ -240,6 +253,12 @@ class WebhooksRequest(BaseModel):
     rate: float | None = Field(default=None, gt=0, le=100_000)
 
 
+class TokenRequest(BaseModel):
+    """When the access token ends (Unix seconds; 0 = never). A past moment makes every call fail with 190/463."""
+
+    expires_at: int = Field(ge=0, le=2**40)
+
+
 class RedeliveryRequest(BaseModel):
     """How unacknowledged webhooks are retried; fields left out keep their value. `retry_for` set: retry
     until acknowledged or that many seconds after the first attempt (Meta: 7 days); null: `attempts` tries."""
@@ -289,6 +308,57 @@ def text_message_webhook(*, wa_id: str, name: str, text: str, wamid: str, timest
     )
 
 
+# Fields of a business phone number node Graph knows, and those it answers when none are asked for.
+PHONE_NUMBER_FIELDS = frozenset({"id", "display_phone_number", "verified_name", "quality_rating",
+                                 "code_verification_status", "platform_type", "throughput", "name_status",
+                                 "messaging_limit_tier"})
+DEFAULT_PHONE_NUMBER_FIELDS = ("verified_name", "code_verification_status", "display_phone_number", "quality_rating",
+                               "platform_type", "throughput", "id")
+TOKEN_SCOPES = ("whatsapp_business_management", "whatsapp_business_messaging", "business_management")
+SESSION_EXPIRED = 463
+
+
+def formatted_number(digits: str) -> str:
+    """A number as Graph shows it on the phone-number node ("+1 555-000-1234"); webhooks carry bare digits."""
+    digits = digits.lstrip("+")
+    if len(digits) == 11 and digits.startswith("1"):
+        return f"+1 {digits[1:4]}-{digits[4:7]}-{digits[7:]}"
+    return "+" + digits
+
+
+def graph_time(seconds: float) -> str:
+    """A moment as Graph words it in its session-expired message ("Tuesday, 24-Nov-26 08:00:00 UTC")."""
+    return time.strftime("%A, %d-%b-%y %H:%M:%S UTC", time.gmtime(seconds))
+
+
+def session_expired(expired_at: float) -> GraphError:
+    """What Graph answers a call made with a token past its end (code 190, subcode 463)."""
+    return GraphError(190, "The access token has expired.", subcode=SESSION_EXPIRED,
+                      message=f"Error validating access token: Session has expired on {graph_time(expired_at)}. "
+                              f"The current time is {graph_time(time.time())}.")
+
+
+def unsupported_get(node_id: str) -> GraphError:
+    """Graph's answer to a GET of a node it does not know, or that this token may not see (code 100/33)."""
+    message = (f"Unsupported get request. Object with ID '{node_id[:80]}' does not exist, cannot be loaded due to "
+               "missing permissions, or does not support this operation. Please read the Graph API documentation "
+               "at https://developers.facebook.com/docs/graph-api")
+    return GraphError(100, message, subcode=33, message=message)
+
+
+def requested_fields(params: Any, known: frozenset[str], default: tuple[str, ...], node_type: str) -> list[str]:
+    """The `fields` a Graph GET asks for (its defaults when none), id first; an unknown one is Graph's (#100)."""
+    raw = params.get("fields")
+    if not raw:
+        return list(default)
+    fields = [f.strip() for f in str(raw).split(",") if f.strip()]
+    for name in fields:
+        if name not in known:
+            message = f"(#100) Tried accessing nonexisting field ({name[:60]}) on node type ({node_type})"
+            raise GraphError(100, message, message=message)
+    return list(dict.fromkeys(["id", *fields]))
+
+
 def new_wamid() -> str:
     # Real ids are base64 blobs behind a "wamid." prefix; callers must treat them as opaque.
     return "wamid." + base64.b64encode(secrets.token_bytes(30)).decode("ascii").rstrip("=")
@@ -321,6 +391,7 @@ class WhatsAppSandbox:
         # Set when the X emulator is mounted beside this one (x_api.mount): some customers mention the brand or DM it.
         self.x_mention: SendInbound | None = None
         self.x_dm: SendInbound | None = None
+        self.token_issued_at = int(time.time())
 
     # lifecycle
 
@@ -490,9 +561,65 @@ class WhatsAppSandbox:
             return False
         return hmac.compare_digest(token.strip().encode("utf-8"), self.config.access_token.encode("utf-8"))
 
+    def check_expiry(self) -> None:
+        """Refuses every call once the token's end (config.token_expires_at) has passed."""
+        expires_at = self.config.token_expires_at
+        if expires_at and expires_at <= time.time():
+            raise session_expired(expires_at)
+
+    def phone_number(self, phone_number_id: str, params: Any, authorization: str | None) -> dict[str, Any]:
+        """`GET /{version}/{phone-number-id}?fields=...`: the number as Graph shows it to its token."""
+        if not self.authorized(authorization):
+            raise GraphError(190)
+        self.check_expiry()
+        if phone_number_id != self.config.phone_number_id:
+            raise unsupported_get(phone_number_id)
+        fields = requested_fields(params, PHONE_NUMBER_FIELDS, DEFAULT_PHONE_NUMBER_FIELDS,
+                                  "WhatsAppBusinessPhoneNumber")
+        node = {
+            "id": self.config.phone_number_id,
+            "display_phone_number": formatted_number(self.config.display_phone_number),
+            "verified_name": self.config.verified_name,
+            "quality_rating": "GREEN",
+            "code_verification_status": "VERIFIED",
+            "platform_type": "CLOUD_API",
+            "throughput": {"level": "STANDARD"},
+            "name_status": "APPROVED",
+            "messaging_limit_tier": "TIER_1K",
+        }
+        return {name: node[name] for name in fields}
+
+    def debug_token(self, params: Any, authorization: str | None) -> dict[str, Any]:
+        """`GET /{version}/debug_token?input_token=...`: what Graph knows of a token (asked with a valid one)."""
+        if not self.authorized(authorization):
+            raise GraphError(190)
+        self.check_expiry()
+        input_token = params.get("input_token")
+        if not input_token:
+            raise GraphError(100, "The parameter input_token is required",
+                             message="(#100) The parameter input_token is required")
+        if not hmac.compare_digest(str(input_token).encode("utf-8"), self.config.access_token.encode("utf-8")):
+            return {"data": {"error": {"code": 190, "message": "Invalid OAuth access token."},
+                             "is_valid": False, "scopes": []}}
+        waba = self.config.business_account_id
+        return {"data": {
+            "app_id": self.config.app_id,
+            "type": "SYSTEM_USER",
+            "application": self.config.application,
+            "data_access_expires_at": 0,
+            "expires_at": int(self.config.token_expires_at),
+            "is_valid": True,
+            "issued_at": self.token_issued_at,
+            "scopes": list(TOKEN_SCOPES),
+            "granular_scopes": [{"scope": scope, "target_ids": [waba]} for scope in TOKEN_SCOPES[:2]]
+            + [{"scope": TOKEN_SCOPES[2]}],
+            "user_id": self.config.system_user_id,
+        }}
+
     def handle_messages(self, phone_number_id: str, body: Any, authorization_ok: bool) -> dict[str, Any]:
         if not authorization_ok:
             raise GraphError(190)
+        self.check_expiry()
         if phone_number_id != self.config.phone_number_id:
             raise GraphError(
                 100,
@@ -734,5 +861,27 @@ def create_app(config: SandboxConfig) -> FastAPI:
     @app.get("/_sandbox/health")
     async def health() -> dict[str, bool]:
         return {"ok": True}
+
+    @app.post("/_sandbox/token")
+    async def set_token(request: TokenRequest) -> dict[str, Any]:
+        sandbox.config.token_expires_at = request.expires_at
+        return {"expires_at": sandbox.config.token_expires_at}
+
+    # Graph reads. Registered last and only for versioned paths ("/v21.0/..."): a catch-all two-segment GET
+    # must not shadow the sandbox's own routes nor those of the emulators mounted beside this one.
+    def graph_answer(read: Callable[[], dict[str, Any]]) -> Response:
+        try:
+            return JSONResponse(read())
+        except GraphError as exc:
+            return JSONResponse(exc.body(), status_code=exc.http_status, headers=exc.headers)
+
+    @app.get("/v{version}/debug_token", include_in_schema=False)
+    async def debug_token(version: str, request: Request) -> Response:
+        return graph_answer(lambda: sandbox.debug_token(request.query_params, request.headers.get("authorization")))
+
+    @app.get("/v{version}/{phone_number_id}", include_in_schema=False)
+    async def phone_number(version: str, phone_number_id: str, request: Request) -> Response:
+        return graph_answer(lambda: sandbox.phone_number(phone_number_id, request.query_params,
+                                                         request.headers.get("authorization")))
 
     return app

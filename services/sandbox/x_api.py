@@ -16,10 +16,11 @@ Served beside the WhatsApp emulator under `/x` (a connector's API base is `<sand
 - `POST /2/dm_conversations/with/:participant_id/messages` `{text}` (1-10,000 characters) → 201
   `{data: {dm_conversation_id, dm_event_id}}`; a user who never wrote to the brand, or who closed their DMs
   (`/_sandbox/x/dm_closed`), → 403.
+- `GET /2/users/me` → `{data: {id, name, username, ...user.fields}}`: the account the token acts for.
 - Every answer carries x-rate-limit-limit / -remaining / -reset (epoch seconds) for its endpoint's window (fixed
-  windows, X's per-user limits by default: mentions 300, dm_events 300, posts 100, DM sends 200 per 15 minutes,
-  changeable through `/_sandbox/x/limits`); past the limit → 429 `{title: "Too Many Requests", type: "about:blank",
-  status: 429, detail: "Too Many Requests"}` until the reset. A missing or wrong bearer token → 401.
+  windows, X's per-user limits by default: mentions 300, dm_events 300, posts 100, DM sends 200, users/me 75 per
+  15 minutes, changeable through `/_sandbox/x/limits`); past the limit → 429 `{title: "Too Many Requests", type:
+  "about:blank", status: 429, detail: "Too Many Requests"}` until the reset. A missing or wrong bearer token → 401.
 
 Sandbox-only routes under `/_sandbox/x`: `mention` and `dm` (a customer posts or writes), `sent` (every post and DM
 attempt), `requests` (every API request: endpoint, status, time), `faults` (the next requests fail: a status with
@@ -51,10 +52,11 @@ from services.teamserver.hygiene import loads_json
 
 logger = logging.getLogger(__name__)
 
-ENDPOINTS: tuple[str, ...] = ("mentions", "dm_events", "posts", "dm_send")
+ENDPOINTS: tuple[str, ...] = ("mentions", "dm_events", "posts", "dm_send", "users_me")
 # X's per-user limits (requests per 15 minutes) on these endpoints.
 DEFAULT_LIMITS: dict[str, tuple[int, float]] = {
-    "mentions": (300, 900.0), "dm_events": (300, 900.0), "posts": (100, 900.0), "dm_send": (200, 900.0)}
+    "mentions": (300, 900.0), "dm_events": (300, 900.0), "posts": (100, 900.0), "dm_send": (200, 900.0),
+    "users_me": (75, 900.0)}
 
 _TWEPOCH_MS = 1288834974657
 _ID = re.compile(r"[0-9]{1,19}")
@@ -186,7 +188,7 @@ class FaultRequest(BaseModel):
     word it), or raw text (`raw`, as a proxy's 5xx). A 429 uses up the endpoint's window until `reset_in` seconds
     from now, so every request before that reset is refused too, as X does. `hang_seconds` delays the answer."""
 
-    endpoint: Literal["mentions", "dm_events", "posts", "dm_send", "*"] = "*"
+    endpoint: Literal["mentions", "dm_events", "posts", "dm_send", "users_me", "*"] = "*"
     status: int = Field(ge=400, le=599)
     count: int = Field(default=1, ge=1, le=100_000)
     detail: str | None = Field(default=None, max_length=500)
@@ -221,7 +223,7 @@ class DmRequest(BaseModel):
 
 
 class LimitRequest(BaseModel):
-    endpoint: Literal["mentions", "dm_events", "posts", "dm_send"]
+    endpoint: Literal["mentions", "dm_events", "posts", "dm_send", "users_me"]
     limit: int = Field(ge=1, le=1_000_000)
     window_seconds: float = Field(gt=0, le=24 * 3600)
 
@@ -307,6 +309,21 @@ class XSandbox:
         return self.add_dm(DmRequest(username=username, name=name[:50], text=text))
 
     # -- reading --------------------------------------------------------------------------------------------
+    def me(self, params: dict[str, str]) -> dict[str, Any]:
+        """`GET /2/users/me`: the user the token acts for (id, name, username and the `user.fields` asked)."""
+        user_fields = self._fields(params, "user.fields", USER_FIELDS)
+        self._fields(params, "expansions", frozenset({"pinned_tweet_id", "most_recent_tweet_id"}))
+        self._fields(params, "tweet.fields", TWEET_FIELDS)
+        brand = self.config.user_id
+        user: dict[str, Any] = dict(self.users[brand])
+        extra = {"created_at": "2019-03-12T09:41:07.000Z", "description": "", "protected": False, "verified": False,
+                 "verified_type": "none", "location": "", "url": "",
+                 "profile_image_url": "https://pbs.twimg.com/profile_images/0/default_normal.png",
+                 "public_metrics": {"followers_count": 1523, "following_count": 87, "tweet_count": 4410,
+                                    "listed_count": 12, "like_count": 310}}
+        user.update({k: v for k, v in extra.items() if k in user_fields})
+        return {"data": user}
+
     @staticmethod
     def _fields(params: dict[str, str], name: str, allowed: frozenset[str]) -> set[str]:
         raw = params.get(name)
@@ -557,6 +574,12 @@ def api_router(sandbox: XSandbox) -> APIRouter:
         async def work() -> tuple[int, Any]:
             return 200, sandbox.mentions_page(user_id, dict(request.query_params))
         return await sandbox.handle("mentions", request, work)
+
+    @router.get("/2/users/me", include_in_schema=False)
+    async def users_me(request: Request) -> Response:
+        async def work() -> tuple[int, Any]:
+            return 200, sandbox.me(dict(request.query_params))
+        return await sandbox.handle("users_me", request, work)
 
     @router.get("/2/dm_events", include_in_schema=False)
     async def dm_events(request: Request) -> Response:

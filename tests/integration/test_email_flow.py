@@ -389,5 +389,5 @@ def test_mail_shows_in_sync_and_an_agent_reply_reaches_the_smtp_server(email_sta
     again = wait_for(lambda: stored(f"Re: Pedido 1234\n\nGracias {tag}"), timeout=20, what="the answer in sync")
     assert again["conversation_id"] == conversation["id"]
     logged = (stack.data_dir / "children.log").read_text()
-    assert "email: polling is on" in logged
+    assert "email: connected (from the environment)" in logged
     assert IMAP_PASSWORD not in logged and SMTP_PASSWORD not in logged
