@@ -420,7 +420,7 @@ class XConnector:
             logger.warning("X: one endpoint failed (%s: %s) while the other had news; it is retried later",
                            exc.kind, exc.title)
         batch.messages.sort(key=lambda m: m.sent_at)
-        return PollResult(batch, cursor=new_cursor, wait=wait)
+        return PollResult(batch, cursor=new_cursor, wait=wait, errors=tuple(errors))
 
     async def _poll_mentions(self, state: Cursor, batch: WebhookBatch) -> bool:
         params: dict[str, Any] = {"max_results": self.page_size, "tweet.fields": TWEET_FIELDS,

@@ -46,6 +46,8 @@ class PollResult:
     cursor: str | None
     # How long to wait before the next poll (0: at once, e.g. a long poll returned or more pages wait).
     wait: float = 0.0
+    # What failed in a poll that still brought news (X: one endpoint of two): the admin sees it in the health.
+    errors: tuple[ChannelError, ...] = ()
 
 
 class PollingConnector(Protocol):
@@ -161,7 +163,8 @@ class Poller:
         if result.cursor is not None and result.cursor != cursor:
             await asyncio.to_thread(save_cursor, self.engine, self.name, result.cursor)
         self.failures = 0
-        await asyncio.to_thread(record_health, self.engine, self.name, ok=True)
+        await asyncio.to_thread(record_health, self.engine, self.name, ok=True,
+                                error=result.errors[0] if result.errors else None)
         return result.wait
 
     async def _run(self) -> None:

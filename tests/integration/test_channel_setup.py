@@ -214,6 +214,30 @@ def test_a_channel_set_in_the_environment_moves_into_the_app_without_retyping_se
     assert call(stack, "DELETE", "/v1/channels/whatsapp", admin).status_code == 204
 
 
+def test_a_token_that_ends_soon_is_flagged_with_its_date(stack, admin):
+    ends = int(time.time()) + 3 * 86400
+    httpx.post(f"{stack.sandbox_url}/_sandbox/meta/token", json={"channel": "instagram", "expires_at": ends},
+               timeout=10).raise_for_status()
+    try:
+        r = call(stack, "PUT", "/v1/channels/instagram", admin, json={
+            "settings": channels(stack, admin)["instagram"]["settings"], "secrets": {}})
+        assert r.status_code == 200, r.text
+        connected = r.json()
+        assert connected["token_expires_at"].startswith(
+            time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ends)))
+        assert connected["problems"][0] == "token_expires_soon"
+        # Once past its end the provider refuses it, and a test says so.
+        httpx.post(f"{stack.sandbox_url}/_sandbox/meta/token",
+                   json={"channel": "instagram", "expires_at": int(time.time()) - 60}, timeout=10).raise_for_status()
+        r = call(stack, "POST", "/v1/channels/instagram/check", admin)
+        assert r.status_code == 422 and r.json()["detail"]["kind"] == "auth_expired"
+        assert "auth_refused" in channels(stack, admin)["instagram"]["problems"]
+    finally:
+        httpx.post(f"{stack.sandbox_url}/_sandbox/meta/token", json={"channel": "instagram", "expires_at": 0},
+                   timeout=10).raise_for_status()
+        call(stack, "DELETE", "/v1/channels/instagram", admin)
+
+
 def test_disconnecting_falls_back_to_the_server_settings(stack, admin):
     assert call(stack, "DELETE", "/v1/channels/telegram", admin).status_code == 204
     listed = channels(stack, admin)["telegram"]

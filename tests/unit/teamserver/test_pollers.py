@@ -139,3 +139,21 @@ def test_the_loop_keeps_polling_after_a_crash_and_stops_when_asked(engine):
 
     provider, waits = asyncio.run(main())
     assert waits[0] == 3.0 and waits[1:3] == [0.01, 0.01]
+
+
+def test_a_poll_with_news_and_a_failed_endpoint_shows_the_failure_until_a_clean_poll(engine):
+    from services.teamserver.channel_setup import problems
+
+    refused = ChannelError(ErrorKind.AUTH_EXPIRED, "Unauthorized", code=401)
+    provider = ScriptedProvider(
+        pollers.PollResult(WebhookBatch(messages=[message(7)]), cursor="7", errors=(refused,)))
+    run(engine, provider, 1)
+    assert stored(engine) == ["42:7"]  # the news is kept
+    health = pollers.read_health(engine, "telegram")
+    assert health["last_error_kind"] == "auth_expired"
+    assert problems("telegram", connected=True, unreadable=False, health=health, token_expires_at=None,
+                    connected_at=None) == ["auth_refused"]
+    run(engine, ScriptedProvider(pollers.PollResult(WebhookBatch(), cursor=None)), 1)
+    health = pollers.read_health(engine, "telegram")
+    assert problems("telegram", connected=True, unreadable=False, health=health, token_expires_at=None,
+                    connected_at=None) == []
