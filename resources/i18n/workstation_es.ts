@@ -746,6 +746,21 @@
     </message>
     <message>
         <location line="+1"/>
+        <source>Refresh token (optional)</source>
+        <translation>Token de actualización (opcional)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>OAuth client ID (optional)</source>
+        <translation>ID de cliente OAuth (opcional)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>OAuth client secret (optional)</source>
+        <translation>Secreto de cliente OAuth (opcional)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
         <source>Bot token</source>
         <translation>Token del bot</translation>
     </message>

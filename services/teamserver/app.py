@@ -23,6 +23,7 @@ from services.teamserver.routes import kpi as kpi_routes
 from services.teamserver.routes import crisis as crisis_routes
 from services.teamserver.routes import identities as identity_routes
 from services.teamserver.routes import channels as channel_routes
+from services.teamserver.profiles import ProfileLookup
 from services.teamserver.routing import Router
 from workstation import __version__
 
@@ -138,7 +139,7 @@ def create_app(settings: Settings) -> FastAPI:
             log.warning("WhatsApp sending is off: token or phone-number id not configured")
         dispatcher = Dispatcher(engine, broadcaster, connectors, attempts=settings.send_attempts,
                                 base_delay=settings.send_retry_base, max_delay=settings.send_retry_max,
-                                on_outcome=hub.note)
+                                on_outcome=hub.note, outcome_due=hub.note_due)
         app.state.broadcaster = broadcaster
         app.state.dispatcher = dispatcher
         router = Router(engine, broadcaster, tick=settings.routing_tick_seconds, on_replies=dispatcher.submit)
@@ -147,6 +148,10 @@ def create_app(settings: Settings) -> FastAPI:
         ingestor = Ingestor(engine, broadcaster, on_replies=dispatcher.submit)
         ingestor.start()
         app.state.ingestor = ingestor
+        # Names of Messenger and Instagram customers (their webhooks carry only an id), on every worker.
+        profiles = ProfileLookup(engine, broadcaster, hub.connectors)
+        profiles.start()
+        app.state.profiles = profiles
         # Polled channels store through the same writer as webhooks; only the elected worker polls.
         hub.store = ingestor.submit
         background = []
@@ -181,6 +186,7 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             await router.stop()
+            await profiles.stop()
             await asyncio.to_thread(ingestor.stop)
             broadcaster.close()
             for task in background:

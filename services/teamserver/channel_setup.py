@@ -37,6 +37,7 @@ from services.teamserver.secretbox import SecretBox, Unreadable, load_key
 log = logging.getLogger(__name__)
 
 NOTIFY_CHANNEL = "ws_channels"
+TOKENS_KEY = "channel_tokens:{}"  # server_meta: a channel's refreshed tokens, sealed
 # A webhook or a send that worked is written to the health row at most this often per channel and worker.
 HEALTH_WRITE_SECONDS = 30.0
 # A token that ends within this long is flagged to the admin.
@@ -85,6 +86,10 @@ CHANNEL_FIELDS: dict[str, tuple[FieldSpec, ...]] = {
     "x": (
         FieldSpec("user_id", "WORKSTATION_X_USER_ID", required=True),
         FieldSpec("access_token", "WORKSTATION_X_TOKEN", secret=True, required=True),
+        # OAuth 2.0 refresh (offline.access): X access tokens end after 2 hours; refresh tokens rotate.
+        FieldSpec("refresh_token", "WORKSTATION_X_REFRESH_TOKEN", secret=True),
+        FieldSpec("client_id", "WORKSTATION_X_CLIENT_ID"),
+        FieldSpec("client_secret", "WORKSTATION_X_CLIENT_SECRET", secret=True),
         FieldSpec("api_base", "WORKSTATION_X_API_BASE"),
     ),
     "telegram": (
@@ -278,9 +283,61 @@ class ChannelHub:
         for channel, (env, source) in self._wanted().items():
             self._install(channel, env, source)
 
+    # -- refreshed tokens (X rotates its refresh token on every refresh) -------------------------------------
+
+    def prepare(self, channel: str, connector: Any, env: Mapping[str, str]) -> Any:
+        """Gives a connector that refreshes its own tokens the newest ones stored for its settings, and a way
+        to store the next ones (sealed) before it uses them: a rotated refresh token must survive a restart."""
+        if connector is None or not hasattr(connector, "set_tokens"):
+            return connector
+        origin = (env.get("WORKSTATION_X_REFRESH_TOKEN") or "").strip()
+        if not origin:
+            return connector
+        stored = self._load_tokens(channel, origin)
+        if stored is not None:
+            connector.set_tokens(stored)
+
+        async def save(tokens) -> None:
+            await asyncio.to_thread(self._save_tokens, channel, origin, tokens)
+
+        connector.on_tokens = save
+        return connector
+
+    def _load_tokens(self, channel: str, origin: str):
+        from services.channels.x import XTokens
+        from services.teamserver.models import ServerMeta
+
+        with Session(self.engine) as s:
+            row = s.get(ServerMeta, TOKENS_KEY.format(channel))
+        if row is None:
+            return None
+        try:
+            data = json.loads(self.box.open(row.value, bound_to=TOKENS_KEY.format(channel)))
+        except (Unreadable, ValueError):
+            log.error("%s: the stored refreshed tokens do not open with this server's channel key", channel)
+            return None
+        if data.get("origin") != origin:
+            return None  # tokens of earlier settings: the admin gave new ones since
+        expires = datetime.fromisoformat(data["expires_at"]) if data.get("expires_at") else None
+        return XTokens(access_token=data["access_token"], refresh_token=data["refresh_token"], expires_at=expires)
+
+    def _save_tokens(self, channel: str, origin: str, tokens) -> None:
+        from services.teamserver.models import ServerMeta
+
+        key = TOKENS_KEY.format(channel)
+        sealed = self.box.seal(json.dumps({
+            "origin": origin, "access_token": tokens.access_token, "refresh_token": tokens.refresh_token,
+            "expires_at": tokens.expires_at.isoformat() if tokens.expires_at else None}).encode("utf-8"), bound_to=key)
+        with Session(self.engine) as s:
+            row = s.get(ServerMeta, key) or ServerMeta(key=key, value="")
+            row.value = sealed
+            s.add(row)
+            s.commit()
+        log.info("%s: stored the refreshed tokens", channel)
+
     def _install(self, channel: str, env: dict[str, str], source: str) -> Any:
         try:
-            connector = build_connector(channel, env, self.client)
+            connector = self.prepare(channel, build_connector(channel, env, self.client), env)
         except ValueError as exc:
             log.error("%s is not configured: %s", channel, exc)
             connector = None
@@ -394,6 +451,10 @@ class ChannelHub:
         return (self.env_for(channel).get(names[channel]) or "").strip()
 
     # -- health ------------------------------------------------------------------------------------------
+
+    def note_due(self, channel: str, kind: str = "send") -> bool:
+        """Whether a success of this kind would be written now (cheap: callers skip the thread hop if not)."""
+        return time.monotonic() - self._health_written.get(f"{channel}:{kind}", -1e9) >= HEALTH_WRITE_SECONDS
 
     def note(self, channel: str, *, error: ChannelError | None = None, kind: str = "send") -> None:
         """Records that a webhook arrived or a send worked (at most every HEALTH_WRITE_SECONDS), or that a send

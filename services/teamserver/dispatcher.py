@@ -35,6 +35,7 @@ class Dispatcher:
         max_delay: float = 30.0,
         stop_grace: float = 15.0,
         on_outcome: Callable[..., None] | None = None,
+        outcome_due: Callable[[str], bool] | None = None,
     ) -> None:
         self._engine = engine
         self._broadcaster = broadcaster
@@ -45,11 +46,16 @@ class Dispatcher:
         self._stop_grace = stop_grace
         # Told (in a worker thread) of every send that worked or failed for good: the channel's health.
         self._on_outcome = on_outcome
+        self._outcome_due_check = outcome_due
         self._loop: asyncio.AbstractEventLoop | None = None
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tasks: set[asyncio.Task] = set()
         self._stopping = asyncio.Event()
         self.active = False
+
+    def _outcome_due(self, channel: str) -> bool:
+        """Whether a send that worked is worth reporting now (the health is written every so often, not per send)."""
+        return self._on_outcome is not None and (self._outcome_due_check is None or self._outcome_due_check(channel))
 
     def _outcome(self, channel: str, error: ChannelError | None) -> None:
         if self._on_outcome is not None:
@@ -197,5 +203,6 @@ class Dispatcher:
                 return
             seq = await asyncio.to_thread(self._finish, message.id, provider_id=result.provider_message_id)
             self._broadcaster.publish(seq)
-            await asyncio.to_thread(self._outcome, message.channel, None)
+            if self._outcome_due(message.channel):
+                await asyncio.to_thread(self._outcome, message.channel, None)
             return

@@ -59,10 +59,9 @@ def customer_writes_on_telegram(stack, text: str) -> None:
 def test_every_channel_is_listed_with_its_source_health_and_form(stack, admin):
     listed = channels(stack, admin)
     assert list(listed) == ["whatsapp", "messenger", "instagram", "x", "telegram", "email"]
-    # The demo's server sets five channels in its environment; email is not set.
-    for name in ("whatsapp", "messenger", "instagram", "x", "telegram"):
+    # The demo's server sets every channel in its environment.
+    for name in ("whatsapp", "messenger", "instagram", "x", "telegram", "email"):
         assert listed[name]["connected"] and listed[name]["source"] == "environment", name
-    assert not listed["email"]["connected"] and listed["email"]["problems"] == ["not_connected"]
     assert listed["whatsapp"]["webhook_path"] == "/webhooks/whatsapp"
     assert listed["messenger"]["webhook_path"] == listed["instagram"]["webhook_path"] == "/webhooks/meta"
     assert listed["telegram"]["webhook_path"] == ""

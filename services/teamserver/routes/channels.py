@@ -97,7 +97,7 @@ def _refusal(exc: ChannelError) -> HTTPException:
 async def _check(hub: setup.ChannelHub, channel: str, env: dict[str, str]):
     """Builds a connector for these settings and asks the provider whether they work."""
     try:
-        connector = setup.build_connector(channel, env, hub.client)
+        connector = hub.prepare(channel, setup.build_connector(channel, env, hub.client), env)
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, {"kind": "bad_request", "message": str(exc)})
     if connector is None:
@@ -146,7 +146,8 @@ async def connect_channel(channel: ChannelName, body: protocol.ChannelConnect, a
             stored.secrets_sealed = hub.box.seal(json.dumps(secrets).encode("utf-8"), bound_to=channel) if secrets else ""
             stored.account_id = found.account_id if found else ""
             stored.account_name = found.name if found else ""
-            stored.token_expires_at = found.token_expires_at if found else None
+            # A token the server refreshes by itself (X with a refresh token) does not need the admin.
+            stored.token_expires_at = found.token_expires_at if found and "refresh_token" not in secrets else None
             stored.connected_at = utcnow()
             stored.connected_by_agent_id = agent.id
             s.add(stored)
@@ -183,7 +184,8 @@ async def check_channel(channel: ChannelName, agent: AdminAgent, request: Reques
             stored = s.get(ChannelAccount, channel)
             if stored is not None:
                 stored.account_id, stored.account_name = found.account_id, found.name
-                stored.token_expires_at = found.token_expires_at
+                if "WORKSTATION_X_REFRESH_TOKEN" not in live.env:
+                    stored.token_expires_at = found.token_expires_at
                 s.add(stored)
                 s.commit()
 

@@ -95,6 +95,8 @@ def _verify_meta_signature(secrets: list[str], raw: bytes, signature: str | None
 async def _note_webhook(hub, channels) -> None:
     """The channel's health: a signed webhook arrived (written at most every 30 s per channel and worker)."""
     for channel in channels:
+        if not hub.note_due(channel, "webhook"):
+            continue  # written a moment ago: no thread hop on the hot path
         try:
             await asyncio.to_thread(hub.note, channel, kind="webhook")
         except Exception:  # a report: never refuse a stored webhook over it
@@ -175,6 +177,8 @@ async def receive_meta(state, raw: bytes, signature: str | None) -> None:
         except RuntimeError:
             raise WebhookRefused(status.HTTP_503_SERVICE_UNAVAILABLE,
                                  "could not store the webhook; deliver it again") from None
+    # Their webhooks name nobody: look the new customers' names up in the background.
+    state.profiles.request((m.channel, m.sender_handle) for m in messages if not m.sender_name)
     await _note_webhook(hub, sorted({m.channel for m in parsed.batch.messages} | {m.channel for m in marks}
                                     | {st.channel for st in parsed.batch.statuses}))
 
