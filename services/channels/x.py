@@ -29,10 +29,22 @@ as URLs here, so such a post may count shorter than X counts it: X then refuses 
 
 The token travels in the Authorization header only. httpx's exceptions carry the request (and so the header): they
 are never chained or kept, errors are raised outside the handler, and logs name endpoints, never headers.
+
+Refreshing (OAuth 2.0 with offline.access): X's user access tokens end after two hours (`expires_in` 7200) and its
+refresh tokens rotate (each refresh answers a new one and the old one stops working). With a refresh token and the
+app's client id the connector refreshes at `POST /2/oauth2/token` (form: grant_type=refresh_token, refresh_token,
+client_id; a confidential client also authenticates with HTTP Basic client_id:client_secret): before a call when
+the access token is known to end within a minute, and once after a call's 401 (that call is then retried once,
+never more). Refreshes are serialized: callers that waited for one use its token. The new tokens go to `on_tokens`
+(the server stores them) before anything uses them, so a rotated refresh token survives a restart. A refresh X
+refuses is AUTH_EXPIRED "X refused the refresh token: <error>". The refresh token and client secret travel in the
+request body and header only, under the same rules as the access token.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
 import logging
 import random
@@ -78,6 +90,10 @@ DM_PREFIX = "dm:"
 MENTIONS, DM_EVENTS, POSTS, DM_SEND = "mentions", "dm_events", "posts", "dm_send"
 POLLED = (MENTIONS, DM_EVENTS)
 ME = "users_me"  # GET /2/users/me: the credentials check
+TOKEN_PATH = "/2/oauth2/token"  # the OAuth 2.0 token endpoint (refresh_token grant)
+# An access token known to end within this many seconds is refreshed before it is used.
+REFRESH_AHEAD = 60.0
+_OAUTH_ERROR = re.compile(r"[a-z_]{1,40}")
 
 TWEET_FIELDS = "created_at,author_id,conversation_id"
 DM_EVENT_FIELDS = "id,text,event_type,dm_conversation_id,created_at,sender_id"
@@ -339,6 +355,38 @@ def _header_number(headers: httpx.Headers, name: str) -> float | None:
     return value if value >= 0 and value == value and value != float("inf") else None
 
 
+# -- OAuth 2.0 tokens -----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, repr=False)
+class XTokens:
+    """The brand's OAuth 2.0 user tokens: the access token, the refresh token that gets the next one (None: not
+    refreshable), and when the access token ends (None: unknown). Its repr hides both tokens."""
+
+    access_token: str
+    refresh_token: str | None
+    expires_at: datetime | None = None
+
+    def __repr__(self) -> str:
+        refresh = "'[REDACTED]'" if self.refresh_token else "None"
+        when = self.expires_at.isoformat(timespec="seconds") if self.expires_at else None
+        return f"XTokens(access_token='[REDACTED]', refresh_token={refresh}, expires_at={when!r})"
+
+    __str__ = __repr__
+
+
+def _aware(when: datetime | None) -> datetime | None:
+    """A naive datetime is taken as UTC."""
+    if when is None:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _retrieve(future: asyncio.Future[None]) -> None:
+    """Marks a refresh's outcome as seen (its caller may have been cancelled; the error reached the others)."""
+    if not future.cancelled():
+        future.exception()
+
+
 # -- the connector --------------------------------------------------------------------------------------------
 
 class XConnector:
@@ -360,12 +408,29 @@ class XConnector:
         max_backoff: float = MAX_BACKOFF,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
+        refresh_token: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        token_expires_at: datetime | None = None,
+        on_tokens: Callable[[XTokens], Awaitable[None]] | None = None,
     ) -> None:
         if not token:
             raise ValueError("a user-context token is needed")
         if not _id(user_id):
             raise ValueError("the brand account's X user id must be digits")
         self._token = token
+        self._refresh_token = refresh_token or None
+        self._client_id = client_id or None
+        self._client_secret = client_secret or None
+        self._expires_at = _aware(token_expires_at)
+        # Awaited with the new tokens after each refresh, before they are used (the server stores them).
+        self.on_tokens = on_tokens
+        self._refresh_lock = asyncio.Lock()
+        self._refreshing: asyncio.Future[None] | None = None
+        self._refused_refresh: tuple[str, str] | None = None  # (refresh token, X's error): not offered again
+        if self._refresh_token and not self._client_id:
+            logger.warning("X: a refresh token without the app's client id cannot be used; the access token will "
+                           "not be refreshed")
         self.account_id = user_id
         self.api_base = api_base.rstrip("/")
         self._timeout = timeout
@@ -381,6 +446,146 @@ class XConnector:
 
     def __repr__(self) -> str:
         return f"XConnector(account={self.account_id!r}, api_base={self.api_base!r})"
+
+    # -- tokens ---------------------------------------------------------------------------------------------
+
+    @property
+    def token_expires_at(self) -> datetime | None:
+        """When the access token ends, if known (from a refresh's expires_in, or as given)."""
+        return self._expires_at
+
+    @property
+    def can_refresh(self) -> bool:
+        return bool(self._refresh_token and self._client_id)
+
+    def set_tokens(self, tokens: XTokens) -> None:
+        """Installs tokens stored earlier (the server's copy of the last refresh). A None refresh token keeps the
+        current one."""
+        if not tokens.access_token:
+            raise ValueError("an access token is needed")
+        self._token = tokens.access_token
+        if tokens.refresh_token:
+            self._refresh_token = tokens.refresh_token
+        self._expires_at = _aware(tokens.expires_at)
+
+    def _ending(self) -> bool:
+        return self._expires_at is not None and self._expires_at.timestamp() - self._clock() < REFRESH_AHEAD
+
+    async def _current_token(self) -> tuple[str, bool]:
+        """The access token to use now, and whether it was just refreshed: one known to end within a minute is
+        refreshed first (when it can be)."""
+        token = self._token
+        if not (self._ending() and self.can_refresh):
+            return token, False
+        try:
+            return await self._refresh(token, ahead=True), True
+        except ChannelError as exc:
+            assert self._expires_at is not None
+            if self._expires_at.timestamp() <= self._clock():
+                raise
+            failure = exc
+        # Not ended yet: the call may still go through with the current token.
+        logger.warning("X: refreshing ahead failed (%s); using the access token while it lasts", failure.kind)
+        return self._token, False
+
+    async def _refresh(self, stale: str, *, ahead: bool = False) -> str:
+        """The access token after `stale`: refreshed here, or by whoever held the lock before us."""
+        async with self._refresh_lock:
+            if self._refreshing is not None and not self._refreshing.done():
+                # A caller cancelled while refreshing left its exchange running: wait for its tokens (its failure
+                # was that caller's; what it changed is looked at below).
+                try:
+                    await asyncio.shield(self._refreshing)
+                except ChannelError:
+                    pass
+            if self._token != stale and not (ahead and self._ending()):
+                return self._token  # refreshed (or installed) while we waited
+            if ahead and not self._ending():
+                return self._token
+            # Shielded: once X has rotated the refresh token, the new one must reach on_tokens and this
+            # connector even if the caller is cancelled.
+            self._refreshing = asyncio.ensure_future(self._exchange())
+            self._refreshing.add_done_callback(_retrieve)
+            await asyncio.shield(self._refreshing)
+            return self._token
+
+    async def _exchange(self) -> None:
+        """One refresh_token grant at X; on success the new tokens go to on_tokens, then into use."""
+        refresh_token, client_id = self._refresh_token, self._client_id
+        if not refresh_token or not client_id:
+            raise ChannelError(ErrorKind.AUTH_EXPIRED, "The X token ended and cannot be refreshed")
+        if self._refused_refresh is not None and self._refused_refresh[0] == refresh_token:
+            # X said no to this refresh token already: asking again cannot help (new settings bring a new one).
+            raise ChannelError(ErrorKind.AUTH_EXPIRED, f"X refused the refresh token: {self._refused_refresh[1]}")
+        secrets = [s for s in (self._token, refresh_token, self._client_secret) if s]
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+        if self._client_secret:
+            basic = base64.b64encode(f"{client_id}:{self._client_secret}".encode("utf-8")).decode("ascii")
+            headers["Authorization"] = f"Basic {basic}"
+        form = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": client_id}
+        started = self._clock()
+        failure: ChannelError | None = None
+        response: httpx.Response | None = None
+        # As in _call: httpx's exceptions carry the request (its body holds the refresh token), never kept.
+        try:
+            response = await self._client.post(self.api_base + TOKEN_PATH, data=form, headers=headers,
+                                               timeout=self._timeout)
+        except httpx.TimeoutException as exc:
+            logger.warning("X token refresh timed out (%s)", type(exc).__name__)
+            failure = ChannelError(ErrorKind.RETRYABLE, "X did not answer the token refresh in time")
+        except httpx.HTTPError as exc:
+            logger.warning("X token refresh failed: %s", type(exc).__name__)
+            failure = ChannelError(ErrorKind.RETRYABLE, "Connection to X failed (token refresh)")
+        except httpx.InvalidURL:
+            failure = ChannelError(ErrorKind.PERMISSION, "The X API address is not valid")
+        if failure is not None:
+            raise failure
+        assert response is not None
+        try:
+            payload = loads_json(response.content)
+        except (ValueError, JsonTooDeep, RecursionError):
+            payload = None
+        body = _dict(payload)
+        status = response.status_code
+        if not response.is_success:
+            raise self._refresh_error(status, body, refresh_token, secrets)
+        access, rotated = _str(body.get("access_token")), _str(body.get("refresh_token"))
+        if not access or _str(body.get("token_type")).lower() not in ("bearer", ""):
+            logger.warning("X token refresh: an answer without a bearer access token (http=%s)", status)
+            raise ChannelError(ErrorKind.UNKNOWN, "Unexpected answer from X to the token refresh", http_status=status)
+        expires_in = body.get("expires_in")
+        expires_at = None
+        if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool) and 0 <= expires_in < 10**9:
+            expires_at = datetime.fromtimestamp(started + expires_in, tz=UTC)
+        tokens = XTokens(access_token=access, refresh_token=rotated or refresh_token, expires_at=expires_at)
+        logger.info("X refreshed the access token%s%s",
+                    f"; it ends at {expires_at.isoformat(timespec='seconds')}" if expires_at else "",
+                    "" if rotated else " (X kept the refresh token)")
+        if self.on_tokens is not None:
+            try:
+                await self.on_tokens(tokens)
+            except Exception as exc:  # noqa: BLE001 - storing failed; the tokens still work in this process
+                logger.error("X: storing the refreshed tokens failed (%s); they are used anyway",
+                             type(exc).__name__)
+        self._token, self._refresh_token, self._expires_at = tokens.access_token, tokens.refresh_token, expires_at
+
+    def _refresh_error(self, status: int, body: dict[str, Any], refresh_token: str,
+                       secrets: list[str]) -> ChannelError:
+        code = _str(body.get("error"))
+        code = code if _OAUTH_ERROR.fullmatch(code) else ""
+        description = _str(body.get("error_description"))[:200]
+        for secret in secrets:
+            description = description.replace(secret, "[REDACTED]")
+        logger.warning("X refused the token refresh: http=%s error=%s", status, code or "-")
+        if status == 429 or status >= 500:
+            return ChannelError(ErrorKind.RETRYABLE, f"X could not refresh the token (HTTP {status})", code=status,
+                                details=description, http_status=status)
+        if status in (400, 401, 403):
+            self._refused_refresh = (refresh_token, code or "refused")
+            return ChannelError(ErrorKind.AUTH_EXPIRED, f"X refused the refresh token: {code or 'refused'}",
+                                code=status, details=description, http_status=status)
+        return ChannelError(ErrorKind.UNKNOWN, f"Unexpected answer from X to the token refresh (HTTP {status})",
+                            code=status, details=description, http_status=status)
 
     # The shape every connector shares. X's Account Activity webhooks are not used: this connector polls.
     def verify_signature(self, raw_body: bytes, headers: Mapping[str, str]) -> bool:
@@ -542,9 +747,10 @@ class XConnector:
     # -- the credentials check ------------------------------------------------------------------------------
 
     async def check(self) -> AccountCheck:
-        """A live credentials check ("Test connection"): GET /2/users/me with the user token. A refused token is
-        AUTH_EXPIRED; a token of another account than the configured user id is BAD_REQUEST. X does not say
-        when a token ends (an OAuth 2.0 access token lasts two hours unless refreshed), so no expiry."""
+        """A live credentials check ("Test connection"): GET /2/users/me with the user token (refreshed as any
+        call's). A refused token is AUTH_EXPIRED; a token of another account than the configured user id is
+        BAD_REQUEST. The access token's end is reported when known (a refresh's expires_in, or as given); X does
+        not say it otherwise."""
         payload = await self._call(ME, "GET", "/2/users/me", params={"user.fields": USER_FIELDS})
         user = _dict(payload.get("data"))
         user_id = _id(user.get("id"))
@@ -555,7 +761,8 @@ class XConnector:
             raise ChannelError(ErrorKind.BAD_REQUEST,
                                f"the token belongs to another X account (@{username or user_id}), "
                                f"not user {self.account_id}", http_status=200)
-        return AccountCheck(account_id=user_id, name=f"@{username}" if username else user_id)
+        return AccountCheck(account_id=user_id, name=f"@{username}" if username else user_id,
+                            token_expires_at=self._expires_at)
 
     # -- sending --------------------------------------------------------------------------------------------
 
@@ -609,11 +816,30 @@ class XConnector:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
-    def _redact(self, text: str) -> str:
-        return text.replace(self._token, "[REDACTED]") if self._token in text else text
+    def _redact(self, text: str, token: str | None = None) -> str:
+        for secret in (token, self._token, self._refresh_token, self._client_secret):
+            if secret and secret in text:
+                text = text.replace(secret, "[REDACTED]")
+        return text
 
     async def _call(self, endpoint: str, method: str, path: str, *, params: dict[str, Any] | None = None,
                     json_body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """One API call with a fresh access token: refreshed ahead when it ends within a minute; after a 401 (with
+        a refresh token) refreshed once and the call retried once."""
+        token, refreshed = await self._current_token()
+        try:
+            return await self._request(endpoint, method, path, token, params=params, json_body=json_body)
+        except ChannelError as exc:
+            if exc.http_status != 401 or refreshed or not self.can_refresh:
+                raise
+        # Raised outside the handler above: a failed refresh does not chain the 401.
+        logger.info("X %s: the access token was refused; refreshing it and trying once more", endpoint)
+        token = await self._refresh(token)
+        return await self._request(endpoint, method, path, token, params=params, json_body=json_body)
+
+    async def _request(self, endpoint: str, method: str, path: str, token: str, *,
+                       params: dict[str, Any] | None = None,
+                       json_body: dict[str, Any] | None = None) -> dict[str, Any]:
         window = self.windows[endpoint]
         opens = window.exhausted_until(self._clock(), self.reset_margin)
         if opens is not None:
@@ -626,7 +852,7 @@ class XConnector:
         try:
             response = await self._client.request(
                 method, self.api_base + path, params=params, json=json_body, timeout=self._timeout,
-                headers={"Authorization": f"Bearer {self._token}"})
+                headers={"Authorization": f"Bearer {token}"})
         except httpx.TimeoutException as exc:
             logger.warning("X %s timed out (%s)", endpoint, type(exc).__name__)
             failure = ChannelError(ErrorKind.RETRYABLE, "X did not answer in time")
@@ -656,9 +882,9 @@ class XConnector:
             if window.reset is not None and window.reset > now - 1:
                 retry_after = max(0.0, window.reset + self.reset_margin - now)
         error = error_for(response.status_code, payload, endpoint=endpoint, retry_after=retry_after)
-        if self._token in error.title or self._token in error.details:  # never seen; never let it through
-            error = ChannelError(error.kind, self._redact(error.title), code=error.code,
-                                 details=self._redact(error.details), http_status=error.http_status,
+        title, details = self._redact(error.title, token), self._redact(error.details, token)
+        if (title, details) != (error.title, error.details):  # never seen; never let it through
+            error = ChannelError(error.kind, title, code=error.code, details=details, http_status=error.http_status,
                                  retry_after=error.retry_after)
         logger.warning("X refused %s: http=%s kind=%s title=%r", endpoint, response.status_code, error.kind,
                        error.title[:120])
@@ -681,7 +907,10 @@ def from_env(env: Mapping[str, str], client: httpx.AsyncClient) -> XConnector | 
     """The connector for WORKSTATION_X_TOKEN (a user-context OAuth 2.0 bearer token of the brand account) and
     WORKSTATION_X_USER_ID (that account's user id), else None. WORKSTATION_X_API_BASE (default api.x.com),
     WORKSTATION_X_POLL_INTERVAL (seconds between polls of each endpoint, default 15) and WORKSTATION_X_TIMEOUT
-    (seconds per request, default 10) tune it."""
+    (seconds per request, default 10) tune it. WORKSTATION_X_REFRESH_TOKEN (offline.access) with
+    WORKSTATION_X_CLIENT_ID (the app's OAuth 2.0 client id), and WORKSTATION_X_CLIENT_SECRET for a confidential
+    client, let it refresh the access token (the server installs the latest stored tokens with `set_tokens` and
+    stores new ones through `on_tokens`)."""
     token = (env.get("WORKSTATION_X_TOKEN") or "").strip()
     user_id = (env.get("WORKSTATION_X_USER_ID") or "").strip()
     if not token or not user_id:
@@ -695,6 +924,9 @@ def from_env(env: Mapping[str, str], client: httpx.AsyncClient) -> XConnector | 
         client=client,
         poll_interval=_setting(env, "WORKSTATION_X_POLL_INTERVAL", DEFAULT_POLL_INTERVAL),
         timeout=_setting(env, "WORKSTATION_X_TIMEOUT", 10.0),
+        refresh_token=(env.get("WORKSTATION_X_REFRESH_TOKEN") or "").strip() or None,
+        client_id=(env.get("WORKSTATION_X_CLIENT_ID") or "").strip() or None,
+        client_secret=(env.get("WORKSTATION_X_CLIENT_SECRET") or "").strip() or None,
     )
 
 

@@ -20,12 +20,22 @@ Served beside the WhatsApp emulator under `/x` (a connector's API base is `<sand
 - Every answer carries x-rate-limit-limit / -remaining / -reset (epoch seconds) for its endpoint's window (fixed
   windows, X's per-user limits by default: mentions 300, dm_events 300, posts 100, DM sends 200, users/me 75 per
   15 minutes, changeable through `/_sandbox/x/limits`); past the limit → 429 `{title: "Too Many Requests", type:
-  "about:blank", status: 429, detail: "Too Many Requests"}` until the reset. A missing or wrong bearer token → 401.
+  "about:blank", status: 429, detail: "Too Many Requests"}` until the reset. A missing, wrong or expired bearer token
+  → 401 `{title: "Unauthorized", type: "about:blank", status: 401, detail: "Unauthorized"}`.
+- `POST /2/oauth2/token` (form-encoded) `grant_type=refresh_token&refresh_token=...&client_id=...` → 200 `{token_type:
+  "bearer", expires_in, access_token, scope, refresh_token}`. Issued access tokens end after `access_token_lifetime`
+  (7200 s as X's); refresh tokens rotate: the one used is revoked, and using it again → 400 `{error:
+  "invalid_request", error_description: "Value passed for the token was invalid."}`. The client authenticates: a
+  confidential one (a `client_secret` is configured) with HTTP Basic client_id:client_secret, a public one with
+  `client_id` in the form; a wrong or missing client → 401 `{error: "unauthorized_client", error_description}`. The
+  configured token (WORKSTATION_X_TOKEN) stays valid until `/_sandbox/x/oauth` says `expire_access_now`.
 
 Sandbox-only routes under `/_sandbox/x`: `mention` and `dm` (a customer posts or writes), `sent` (every post and DM
 attempt), `requests` (every API request: endpoint, status, time), `faults` (the next requests fail: a status with
-its problem document, a 429 that uses up the window until `reset_in`, a hang), `limits`, `dm_closed` and `state`.
-The token is never recorded.
+its problem document, a 429 that uses up the window until `reset_in`, a hang), `limits`, `dm_closed`, `state`, and
+`oauth` (POST: the app's client id and secret, the current refresh token, the access-token lifetime, and
+`expire_access_now` to end every access token issued so far; GET: that state, the current refresh token included,
+for tests). Tokens are never recorded or logged.
 """
 
 from __future__ import annotations
@@ -37,11 +47,13 @@ import hmac
 import logging
 import math
 import re
+import secrets
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -53,6 +65,11 @@ from services.teamserver.hygiene import loads_json
 logger = logging.getLogger(__name__)
 
 ENDPOINTS: tuple[str, ...] = ("mentions", "dm_events", "posts", "dm_send", "users_me")
+TOKEN_ENDPOINT = "oauth2_token"  # POST /2/oauth2/token: no rate-limit window here
+ACCESS_TOKEN_LIFETIME = 7200.0  # X's user access tokens end after two hours
+SCOPE = "tweet.read tweet.write users.read dm.read dm.write offline.access"
+INVALID_TOKEN = "Value passed for the token was invalid."
+BAD_CLIENT = "Missing valid authorization header"
 # X's per-user limits (requests per 15 minutes) on these endpoints.
 DEFAULT_LIMITS: dict[str, tuple[int, float]] = {
     "mentions": (300, 900.0), "dm_events": (300, 900.0), "posts": (100, 900.0), "dm_send": (200, 900.0),
@@ -181,6 +198,13 @@ class XSandboxConfig:
     username: str = "workstation_demo"
     name: str = "Workstation Demo"
     limits: dict[str, tuple[int, float]] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
+    # OAuth 2.0 refresh: the app's client id (None: no app, every refresh is refused), its secret (None: a public
+    # client), the refresh token issued with `token` (None: one is made up when a client id is set), and how long
+    # issued access tokens last. `token` itself never ends unless told (/_sandbox/x/oauth expire_access_now).
+    client_id: str | None = None
+    client_secret: str | None = None
+    refresh_token: str | None = None
+    access_token_lifetime: float = ACCESS_TOKEN_LIFETIME
 
 
 class FaultRequest(BaseModel):
@@ -188,7 +212,7 @@ class FaultRequest(BaseModel):
     word it), or raw text (`raw`, as a proxy's 5xx). A 429 uses up the endpoint's window until `reset_in` seconds
     from now, so every request before that reset is refused too, as X does. `hang_seconds` delays the answer."""
 
-    endpoint: Literal["mentions", "dm_events", "posts", "dm_send", "users_me", "*"] = "*"
+    endpoint: Literal["mentions", "dm_events", "posts", "dm_send", "users_me", "oauth2_token", "*"] = "*"
     status: int = Field(ge=400, le=599)
     count: int = Field(default=1, ge=1, le=100_000)
     detail: str | None = Field(default=None, max_length=500)
@@ -233,6 +257,29 @@ class DmClosedRequest(BaseModel):
     closed: bool = True
 
 
+class OAuthRequest(BaseModel):
+    """Sets up the token endpoint: fields left out keep their value (`client_secret: null` makes the client
+    public). A new `client_id` without a `refresh_token` gets a made-up refresh token if none is current;
+    `refresh_token` replaces the current one (revoking it). `expire_access_now` ends every access token so far,
+    the configured one included."""
+
+    client_id: str | None = Field(default=None, min_length=1, max_length=200)
+    client_secret: str | None = Field(default=None, min_length=1, max_length=200)
+    refresh_token: str | None = Field(default=None, min_length=1, max_length=500)
+    access_token_lifetime: float | None = Field(default=None, gt=0, le=30 * 24 * 3600)
+    expire_access_now: bool = False
+
+
+def oauth_error(status: int, error: str, description: str) -> XApiError:
+    """The token endpoint's refusals: an OAuth 2.0 error document, not a problem document."""
+    return XApiError(status, {"error": error, "error_description": description})
+
+
+def new_token(size: int = 48) -> str:
+    """Opaque as X's: url-safe base64 text."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(size)).decode("ascii").rstrip("=")
+
+
 class XSandbox:
     """The brand account's world: its mentions, DM events, posts, windows, and the faults waiting to happen."""
 
@@ -251,6 +298,12 @@ class XSandbox:
         self.requests: deque[dict[str, Any]] = deque(maxlen=20_000)
         self._last_ms = 0
         self._seq = 0
+        # OAuth 2.0: every access token known, with when it ends (None: never); the one refresh token that works.
+        self.access_tokens: dict[str, float | None] = {config.token: None}
+        self.client_id, self.client_secret = config.client_id, config.client_secret
+        self.refresh_token: str | None = config.refresh_token or (new_token() if config.client_id else None)
+        self.access_token_lifetime = config.access_token_lifetime
+        self.refreshes = 0  # refresh tokens used (and so revoked)
 
     # -- ids and people -------------------------------------------------------------------------------------
     def new_id(self) -> str:
@@ -501,16 +554,127 @@ class XSandbox:
         event = self._dm_event(self.config.user_id, participant_id, text)
         return {"data": {"dm_conversation_id": event["dm_conversation_id"], "dm_event_id": event["dm_event_id"]}}
 
+    # -- OAuth 2.0 tokens -----------------------------------------------------------------------------------
+    def setup_oauth(self, request: OAuthRequest) -> None:
+        given = request.model_fields_set
+        if "client_id" in given:
+            self.client_id = request.client_id
+        if "client_secret" in given:
+            self.client_secret = request.client_secret
+        if request.access_token_lifetime is not None:
+            self.access_token_lifetime = request.access_token_lifetime
+        if request.refresh_token is not None:
+            self.refresh_token = request.refresh_token
+        elif self.client_id and self.refresh_token is None:
+            self.refresh_token = new_token()
+        if request.expire_access_now:
+            now = time.time()
+            for token, ends in self.access_tokens.items():
+                self.access_tokens[token] = now if ends is None else min(ends, now)
+
+    def oauth_state(self) -> dict[str, Any]:
+        now = time.time()
+        return {"client_id": self.client_id, "confidential": self.client_secret is not None,
+                "refresh_token": self.refresh_token, "access_token_lifetime": self.access_token_lifetime,
+                "access_tokens_valid": sum(1 for ends in self.access_tokens.values() if ends is None or ends > now),
+                "refreshes": self.refreshes}
+
+    def _client_ok(self, authorization: str | None, form: dict[str, str]) -> bool:
+        """A confidential client proves itself with HTTP Basic client_id:client_secret; a public one names its
+        client_id in the form. Either way a client_id in the form must be the app's."""
+        if not self.client_id:
+            return False
+        form_id = form.get("client_id")
+        if form_id is not None and not hmac.compare_digest(form_id.encode("utf-8"), self.client_id.encode("utf-8")):
+            return False
+        scheme, _, credentials = (authorization or "").partition(" ")
+        if scheme.lower() == "basic":
+            try:
+                decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+            except (ValueError, UnicodeError):
+                return False
+            user, sep, password = decoded.partition(":")
+            if not sep or self.client_secret is None:
+                return False
+            return (hmac.compare_digest(user.encode("utf-8"), self.client_id.encode("utf-8"))
+                    and hmac.compare_digest(password.encode("utf-8"), self.client_secret.encode("utf-8")))
+        return self.client_secret is None and form_id is not None
+
+    def token_grant(self, authorization: str | None, content_type: str, raw: bytes) -> tuple[bool, dict[str, Any]]:
+        """`POST /2/oauth2/token`: (whether the client authenticated, the new tokens); refusals raise."""
+        form: dict[str, str] = {}
+        if content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
+            form = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+        if not self._client_ok(authorization, form):
+            raise oauth_error(401, "unauthorized_client", BAD_CLIENT)
+        grant = form.get("grant_type")
+        if not grant:
+            raise oauth_error(400, "invalid_request", "Missing required parameter [grant_type].")
+        if grant == "authorization_code":
+            raise oauth_error(400, "invalid_request", "Value passed for the authorization code was invalid.")
+        if grant != "refresh_token":
+            raise oauth_error(400, "unsupported_grant_type", "Grant type is not supported.")
+        presented = form.get("refresh_token")
+        if not presented:
+            raise oauth_error(400, "invalid_request", "Missing required parameter [refresh_token].")
+        if self.refresh_token is None or not hmac.compare_digest(presented.encode("utf-8"),
+                                                                 self.refresh_token.encode("utf-8")):
+            raise oauth_error(400, "invalid_request", INVALID_TOKEN)
+        # Rotation: the refresh token just used is revoked; the new one is the only one that works.
+        now = time.time()
+        self.refreshes += 1
+        self.refresh_token = new_token()
+        access = new_token()
+        self.access_tokens = {t: ends for t, ends in self.access_tokens.items() if ends is None or ends > now}
+        while len(self.access_tokens) >= 1000:
+            del self.access_tokens[next(t for t in self.access_tokens if self.access_tokens[t] is not None)]
+        self.access_tokens[access] = now + self.access_token_lifetime
+        return True, {"token_type": "bearer", "expires_in": int(math.ceil(self.access_token_lifetime)),
+                      "access_token": access, "scope": SCOPE, "refresh_token": self.refresh_token}
+
+    async def handle_token(self, request: Request) -> Response:
+        now = time.time()
+        raw = await request.body()
+        client_ok = False
+        hang = 0.0
+        try:
+            fault = self._take_fault(TOKEN_ENDPOINT, explicit=True)
+            if fault is not None:
+                hang = fault.request.hang_seconds
+                if fault.request.raw:
+                    raise XApiError(fault.request.status, RAW_503)
+                raise problem(fault.request.status, fault.request.detail)
+            client_ok, answer = self.token_grant(request.headers.get("authorization"),
+                                                 request.headers.get("content-type", ""), raw)
+            status = 200
+        except XApiError as exc:
+            status, answer = exc.status, exc.body
+        self.requests.append({"endpoint": TOKEN_ENDPOINT, "method": request.method, "path": request.url.path,
+                              "query": {}, "status_code": status, "token_ok": client_ok, "at": now})
+        if hang:
+            await asyncio.sleep(hang)
+        headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+        if isinstance(answer, str):
+            return PlainTextResponse(answer, status_code=status, headers=headers)
+        return JSONResponse(answer, status_code=status, headers=headers)
+
     # -- the gate every API request passes ------------------------------------------------------------------
     def token_ok(self, header: str | None) -> bool:
+        """A known bearer token that has not ended."""
         scheme, _, token = (header or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return False
-        return hmac.compare_digest(token.strip().encode("utf-8"), self.config.token.encode("utf-8"))
+        presented = token.strip().encode("utf-8")
+        now = time.time()
+        for known, ends in self.access_tokens.items():
+            if hmac.compare_digest(presented, known.encode("utf-8")):
+                return ends is None or now < ends
+        return False
 
-    def _take_fault(self, endpoint: str) -> Fault | None:
+    def _take_fault(self, endpoint: str, *, explicit: bool = False) -> Fault | None:
+        """The next fault for `endpoint` ("*" ones too, unless `explicit`: the token endpoint takes only its own)."""
         for fault in self.faults:
-            if fault.request.endpoint in ("*", endpoint):
+            if fault.request.endpoint == endpoint or (fault.request.endpoint == "*" and not explicit):
                 fault.left -= 1
                 if fault.left <= 0:
                     self.faults.remove(fault)
@@ -595,6 +759,10 @@ def api_router(sandbox: XSandbox) -> APIRouter:
             return 201, sandbox.create_post(body)
         return await sandbox.handle("posts", request, work)
 
+    @router.post("/2/oauth2/token", include_in_schema=False)
+    async def oauth2_token(request: Request) -> Response:
+        return await sandbox.handle_token(request)
+
     @router.post("/2/dm_conversations/with/{participant_id}/messages", include_in_schema=False)
     async def dm_send(participant_id: str, request: Request) -> Response:
         body = await _json_body(request)
@@ -650,6 +818,15 @@ def control_router(sandbox: XSandbox) -> APIRouter:
     async def dm_closed(request: DmClosedRequest) -> dict[str, Any]:
         (sandbox.dm_closed.add if request.closed else sandbox.dm_closed.discard)(request.user_id)
         return {"dm_closed": sorted(sandbox.dm_closed)}
+
+    @router.post("/oauth")
+    async def oauth(request: OAuthRequest) -> dict[str, Any]:
+        sandbox.setup_oauth(request)
+        return sandbox.oauth_state()
+
+    @router.get("/oauth")
+    async def oauth_state() -> dict[str, Any]:
+        return sandbox.oauth_state()
 
     @router.get("/state")
     async def state() -> dict[str, Any]:

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from services.teamserver.admin import add_agent
-from tests.integration.helpers import sign_in, sync_all, wait_for
+from tests.integration.helpers import kill_server, sign_in, sync_all, wait_for
 from tests.support import database_dump
 from workstation.demo import DEMO_PAGE_ID, DEMO_PHONE_NUMBER_ID
 
@@ -235,6 +235,37 @@ def test_a_token_that_ends_soon_is_flagged_with_its_date(stack, admin):
         httpx.post(f"{stack.sandbox_url}/_sandbox/meta/token", json={"channel": "instagram", "expires_at": 0},
                    timeout=10).raise_for_status()
         call(stack, "DELETE", "/v1/channels/instagram", admin)
+
+
+def test_x_tokens_refreshed_by_the_server_survive_a_restart(stack, admin):
+    """X access tokens end after 2 hours and each refresh rotates the refresh token: the server refreshes by
+    itself, seals the new pair before using it, and after a restart uses the newest, not the one it was given."""
+    oauth = f"{stack.sandbox_url}/_sandbox/x/oauth"
+    first = "R0-" + secrets.token_urlsafe(24)
+    httpx.post(oauth, json={"client_id": "workstation-demo", "refresh_token": first,
+                            "access_token_lifetime": 3600}, timeout=10).raise_for_status()
+    settings = {**channels(stack, admin)["x"]["settings"], "client_id": "workstation-demo"}
+    r = call(stack, "PUT", "/v1/channels/x", admin, json={"settings": settings, "secrets": {"refresh_token": first}})
+    assert r.status_code == 200, r.text
+    assert r.json()["token_expires_at"] is None  # refreshed by the server: nothing for the admin to do
+    httpx.post(oauth, json={"expire_access_now": True}, timeout=10).raise_for_status()
+    r = call(stack, "POST", "/v1/channels/x/check", admin)
+    assert r.status_code == 200, r.text
+    state = httpx.get(oauth, timeout=10).json()
+    assert state["refreshes"] == 1 and state["refresh_token"] != first
+    rotated = state["refresh_token"]
+    dump = database_dump(stack.db_url)
+    assert "channel_tokens:x" in dump and rotated not in dump and first not in dump
+    # A restart: the server must use the rotated refresh token (the first one is dead at X now).
+    kill_server(stack)
+    stack.start_server()
+    httpx.post(oauth, json={"expire_access_now": True}, timeout=10).raise_for_status()
+    token = sign_in(stack, ADMIN)[0]
+    r = call(stack, "POST", "/v1/channels/x/check", token)
+    assert r.status_code == 200, r.text
+    state = httpx.get(oauth, timeout=10).json()
+    assert state["refreshes"] == 2 and state["refresh_token"] not in (first, rotated)
+    assert call(stack, "DELETE", "/v1/channels/x", token).status_code == 204
 
 
 def test_disconnecting_falls_back_to_the_server_settings(stack, admin):
