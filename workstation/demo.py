@@ -26,6 +26,9 @@ DEMO_PAGE_ID = "370873143344730"
 DEMO_INSTAGRAM_ID = "17841403506636395"
 # The demo brand's X account (the sandbox's X emulator answers as it).
 DEMO_X_USER_ID = "1580000000000000001"
+# The demo brand's support mailbox (the sandbox's IMAP and SMTP servers hold it and take its mail).
+DEMO_EMAIL_ADDRESS = "support@demo-brand.workstation.test"
+DEMO_SMTP_USER = "workstation-demo-mailer"
 DEMO_AGENTS = (
     ("lead@demo.workstation.test", "Lucía Fernández", "lead"),
     ("ana@demo.workstation.test", "Ana Gómez", "agent"),
@@ -120,6 +123,16 @@ def _listening_socket() -> socket.socket:
     return sock
 
 
+def _free_ports(count: int) -> list[int]:
+    """Ports free on loopback right now, all different (for the children that bind them themselves)."""
+    socks = [socket.create_server(("127.0.0.1", 0)) for _ in range(count)]
+    try:
+        return [sock.getsockname()[1] for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
 def _tail(path: Path, lines: int = 20) -> str:
     try:
         return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
@@ -201,7 +214,26 @@ def start_demo_stack(
         # A made-up user-context OAuth 2.0 token of the demo brand's X account; the X emulator checks it.
         WORKSTATION_X_TOKEN=secrets.token_urlsafe(32),
     )
+    # Email through the sandbox's mail servers, unless a real mailbox is configured (tests bring their own servers).
+    sandbox_mail = not {**os.environ, **(extra_env or {})}.get("WORKSTATION_EMAIL_IMAP_HOST")
+    if sandbox_mail:
+        run_secrets.update(WORKSTATION_EMAIL_IMAP_PASSWORD=secrets.token_urlsafe(18),
+                           WORKSTATION_EMAIL_SMTP_PASSWORD=secrets.token_urlsafe(18))
     env = {**os.environ, **(extra_env or {}), **run_secrets}
+    if sandbox_mail:
+        # The sandbox binds these itself (plain, loopback only); the team server polls and sends through them.
+        imap_port, smtp_port = _free_ports(2)
+        env.update(
+            WORKSTATION_EMAIL_ADDRESS=DEMO_EMAIL_ADDRESS,
+            WORKSTATION_EMAIL_IMAP_HOST="127.0.0.1", WORKSTATION_EMAIL_IMAP_PORT=str(imap_port),
+            WORKSTATION_EMAIL_IMAP_TLS="false", WORKSTATION_EMAIL_IMAP_USER=DEMO_EMAIL_ADDRESS,
+            WORKSTATION_EMAIL_SMTP_HOST="127.0.0.1", WORKSTATION_EMAIL_SMTP_PORT=str(smtp_port),
+            WORKSTATION_EMAIL_SMTP_TLS="none", WORKSTATION_EMAIL_SMTP_USER=DEMO_SMTP_USER,
+            WORKSTATION_SANDBOX_EMAIL_IMAP_PORT=str(imap_port), WORKSTATION_SANDBOX_EMAIL_SMTP_PORT=str(smtp_port),
+        )
+    else:
+        for name in ("WORKSTATION_SANDBOX_EMAIL_IMAP_PORT", "WORKSTATION_SANDBOX_EMAIL_SMTP_PORT"):
+            env.pop(name, None)
     env["WORKSTATION_TELEGRAM_API_BASE"] = sandbox_url + "/telegram"
     env["WORKSTATION_META_GRAPH_BASE"] = sandbox_url + "/meta"
     # The emulator notices a poller that went away (a killed server) only when its long poll ends: keep it short.

@@ -22,6 +22,7 @@ the newest mail from that address found in the mailbox (so a restart loses nothi
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 import codecs
 import email
 import email.policy
@@ -392,6 +393,9 @@ class EmailConnector:
         self.batch = max(1, batch)
         self._threads: OrderedDict[str, _Thread] = OrderedDict()
         self._by_id: OrderedDict[str, _Thread] = OrderedDict()
+        # Polling waits in IDLE for up to idle_seconds: on a thread of its own, not one of the event loop's
+        # shared pool (6 threads on 2 cores), which every request's database work needs.
+        self._poll_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imap-poll")
 
     def __repr__(self) -> str:
         return f"EmailConnector(address={self.address!r}, imap={self.imap_host}:{self.imap_port}, " \
@@ -412,7 +416,8 @@ class EmailConnector:
 
     async def poll(self, cursor: str | None) -> PollResult:
         try:
-            return await asyncio.to_thread(self._poll_sync, cursor)
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._poll_thread, self._poll_sync, cursor)
         except asyncio.CancelledError:
             # The thread cannot be cancelled: ending its IDLE connection ends it.
             self._interrupt()
@@ -775,6 +780,7 @@ class EmailConnector:
 
     async def aclose(self) -> None:
         self._interrupt()
+        self._poll_thread.shutdown(wait=False)
 
 
 def _smtp_quit(smtp: smtplib.SMTP) -> None:

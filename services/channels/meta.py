@@ -41,12 +41,23 @@ Outbound (`send`), by what the dispatcher hands over:
 - Texts over 2,000 characters (Messenger) or 1,000 (Instagram), and comments over 8,000 (Facebook) or 2,200
   (Instagram), are refused before sending (BAD_REQUEST).
 The token goes in the Authorization header, never in a URL, a log line or an exception.
+
+Names (`profile`): messaging webhooks carry only the customer's page-scoped id (PSID, IGSID), so the server asks
+the User Profile API for a name to show: `GET /{version}/{PSID}?fields=first_name,last_name,profile_pic` with
+the page token (Messenger), `GET /{version}/{IGSID}?fields=name,username,profile_pic` (Instagram, on
+graph.instagram.com or graph.facebook.com alike). A profile Meta will not give (privacy settings: code 100 /
+subcode 2018218; an unknown id; Instagram's "User consent is required", code 230, for someone who only
+commented; a customer who blocked the page) is None, not an error: the customer keeps showing as their id.
+A refused token, rate limits, 5xx and network failures raise ChannelError as every other call does. Names
+are the customer's own text: control characters and direction overrides go, runs of spaces become one, and
+they are cut to MAX_PROFILE_NAME_CHARS; markup is kept as the text it is (the app shows plain text).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Mapping
@@ -123,6 +134,18 @@ ERROR_KINDS: dict[int, ErrorKind] = {
 }
 
 _CODE_PREFIX = re.compile(r"^\(#\d+\)\s*")
+# The User Profile API: who has no profile to show (the id stays the name), by Graph code and subcode.
+PROFILE_HIDDEN_SUBCODE = 2018218  # "(#100) No profile available for this user"
+USER_CONSENT_CODE = 230  # Instagram: "User consent is required to access user profile" (only commented)
+MAX_PROFILE_NAME_CHARS = 100
+MAX_PICTURE_URL_CHARS = 2048
+PROFILE_FIELDS = {MESSENGER: "first_name,last_name,profile_pic", INSTAGRAM: "name,username,profile_pic"}
+# PSIDs and IGSIDs are decimal numbers; anything else never reaches a URL.
+_USER_ID = re.compile(r"[0-9]{1,32}")
+# Direction controls (embeddings, overrides, isolates, marks) that would reorder what the app shows around a
+# name: removed. Zero-width joiners stay (emoji sequences need them).
+_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+                                         "\u2066\u2067\u2068\u2069"))
 _DIGITS = re.compile(r"[0-9]{1,16}")
 # Unix times at or above this are milliseconds (10^11 seconds is the year 5138; 10^11 ms is 1973).
 _MILLISECONDS_FROM = 10**11
@@ -163,6 +186,41 @@ class Watermark:
 class MetaWebhook:
     batch: WebhookBatch = field(default_factory=WebhookBatch)
     watermarks: list[Watermark] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CustomerProfile:
+    """What the User Profile API tells of a customer, cleaned for display: `name` ("First Last" on Messenger;
+    Instagram's name, else "@username"), the Instagram `username` (without "@"; "" on Messenger) and the
+    profile picture's URL (https only; Meta's URLs expire within days, so it is not worth keeping long)."""
+
+    name: str
+    username: str = ""
+    picture_url: str = ""
+
+
+def clean_display_name(value: Any, limit: int = MAX_PROFILE_NAME_CHARS) -> str:
+    """A customer-chosen name made safe to show as one line of plain text: NUL and unpaired surrogates as
+    `clean_text`, control characters (new lines, tabs, escapes) and line separators as spaces, direction
+    overrides and marks removed, spaces collapsed and trimmed, at most `limit` characters. Markup such as
+    "<b>" stays as the literal text it is."""
+    text = clean_text(_str(value))
+    if not text:
+        return ""
+    text = text.translate(_BIDI_CONTROLS)
+    if not text.isprintable():
+        text = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[:limit].rstrip()
+    return text
+
+
+def _picture_url(value: Any) -> str:
+    url = _str(value)
+    if not url.startswith("https://") or len(url) > MAX_PICTURE_URL_CHARS or not url.isprintable() or " " in url:
+        return ""
+    return url
 
 
 def _meta_time(value: Any) -> datetime:
@@ -503,6 +561,42 @@ class MetaConnector:
                         exc.kind)
             return None
         return token_expiry(answer, self._redact)
+
+    async def profile(self, user_id: str) -> CustomerProfile | None:
+        """The customer's name (and Instagram username and picture) from the User Profile API, for a PSID or
+        IGSID from this connector's webhooks. None when Meta will not show this customer's profile (their
+        privacy settings, code 100 / 2018218; an id Graph does not know; Instagram's consent rule, code 230;
+        a customer who blocked the page; any other refusal about this user) or has no name in it: keep the id.
+        Raises ChannelError like `send`: AUTH_EXPIRED for a refused token, RETRYABLE for rate limits, 5xx,
+        timeouts (the connector's) and network failures, PERMISSION for a token without the rights."""
+        if not isinstance(user_id, str) or not _USER_ID.fullmatch(user_id):
+            return None  # not a page-scoped id: nothing to look up (and nothing to put in a URL)
+        try:
+            node = await self._get(f"{self.api_base}/{self.api_version}/{user_id}",
+                                   {"fields": PROFILE_FIELDS[self.channel]}, what="profile")
+        except GraphError as exc:
+            if not self._profile_unavailable(exc):
+                raise
+            logger.info("%s profile not available (code=%s subcode=%s): the customer keeps their id",
+                        self.platform, exc.code, exc.subcode)
+            return None
+        picture = _picture_url(node.get("profile_pic"))
+        if self.channel == MESSENGER:
+            first, last = clean_display_name(node.get("first_name")), clean_display_name(node.get("last_name"))
+            name = clean_display_name(f"{first} {last}")
+            return CustomerProfile(name=name, picture_url=picture) if name else None
+        username = clean_display_name(_str(node.get("username")).lstrip("@"))
+        name = clean_display_name(node.get("name")) or (f"@{username}"[:MAX_PROFILE_NAME_CHARS] if username else "")
+        return CustomerProfile(name=name, username=username, picture_url=picture) if name else None
+
+    @staticmethod
+    def _profile_unavailable(exc: GraphError) -> bool:
+        """A refusal about this user (their profile is not ours to see) rather than about us or Graph."""
+        if exc.kind in (ErrorKind.AUTH_EXPIRED, ErrorKind.RETRYABLE, ErrorKind.PERMISSION):
+            return False  # the token, Graph's limits or the app's rights: the server should know (and retry)
+        if exc.code in (100, USER_CONSENT_CODE) or exc.kind == ErrorKind.UNDELIVERABLE:
+            return True
+        return 400 <= (exc.http_status or 0) < 500  # any other Graph refusal of this read is about the user
 
     async def poll(self, cursor: Any) -> tuple[WebhookBatch, Any]:
         # Messenger and Instagram push webhooks; the Conversations API backfill is not used.

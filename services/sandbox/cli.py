@@ -27,7 +27,9 @@ def run(*, server: str, host: str, port: int, fd: int | None, traffic: bool, int
     logctx.configure(secrets=(env["WORKSTATION_META_APP_SECRET"], env["WORKSTATION_WHATSAPP_TOKEN"],
                               env.get("WORKSTATION_META_VERIFY_TOKEN", ""), telegram_token, x_token,
                               env.get("WORKSTATION_MESSENGER_PAGE_TOKEN", ""),
-                              env.get("WORKSTATION_INSTAGRAM_TOKEN", "")))
+                              env.get("WORKSTATION_INSTAGRAM_TOKEN", ""),
+                              env.get("WORKSTATION_EMAIL_IMAP_PASSWORD", ""),
+                              env.get("WORKSTATION_EMAIL_SMTP_PASSWORD", "")))
     config = SandboxConfig(
         app_secret=env["WORKSTATION_META_APP_SECRET"],
         access_token=env["WORKSTATION_WHATSAPP_TOKEN"],
@@ -47,6 +49,8 @@ def run(*, server: str, host: str, port: int, fd: int | None, traffic: bool, int
 
         x_api.mount(app, x_api.XSandboxConfig(token=x_token, user_id=env["WORKSTATION_X_USER_ID"]))
     _mount_meta(app, env, server)
+    if not _mount_email(app, env):
+        return 2
     serve(app, host=host, port=port, fd=fd, exit_with_parent=exit_with_parent)
     return 0
 
@@ -64,6 +68,37 @@ def _mount_meta(app, env, server: str) -> None:
         instagram_id=env.get("WORKSTATION_INSTAGRAM_ACCOUNT_ID", ""),
         instagram_token=env.get("WORKSTATION_INSTAGRAM_TOKEN", ""),
         webhook_url=server.rstrip("/") + "/webhooks/meta"))
+
+
+def _mount_email(app, env) -> bool:
+    """The email provider emulator (IMAP and SMTP servers on loopback) when WORKSTATION_SANDBOX_EMAIL_IMAP_PORT and
+    _SMTP_PORT are set (0: any free port): the support mailbox of WORKSTATION_EMAIL_ADDRESS, with the logins the team
+    server uses (WORKSTATION_EMAIL_IMAP_USER/_PASSWORD, _SMTP_USER/_PASSWORD). False when misconfigured."""
+    imap_port = env.get("WORKSTATION_SANDBOX_EMAIL_IMAP_PORT")
+    smtp_port = env.get("WORKSTATION_SANDBOX_EMAIL_SMTP_PORT")
+    if not imap_port and not smtp_port:
+        return True
+    try:
+        ports = int(imap_port or ""), int(smtp_port or "")
+    except ValueError:
+        print("workstation sandbox: WORKSTATION_SANDBOX_EMAIL_IMAP_PORT and _SMTP_PORT must both be port numbers",
+              file=sys.stderr)
+        return False
+    address, user = env.get("WORKSTATION_EMAIL_ADDRESS", ""), env.get("WORKSTATION_EMAIL_IMAP_USER", "")
+    password = env.get("WORKSTATION_EMAIL_IMAP_PASSWORD", "")
+    if "@" not in address or not user or not password:
+        print("workstation sandbox: the email emulator needs WORKSTATION_EMAIL_ADDRESS, WORKSTATION_EMAIL_IMAP_USER "
+              "and WORKSTATION_EMAIL_IMAP_PASSWORD (the same values the team server uses)", file=sys.stderr)
+        return False
+    from services.sandbox import mail_server
+
+    smtp_password = env.get("WORKSTATION_EMAIL_SMTP_PASSWORD", "")
+    mail_server.mount(app, mail_server.MailSandboxConfig(
+        address=address, imap_user=user, imap_password=password,
+        # As the team server's connector: the SMTP login defaults to the IMAP user when an SMTP password is set.
+        smtp_user=(env.get("WORKSTATION_EMAIL_SMTP_USER") or user) if smtp_password else "",
+        smtp_password=smtp_password, imap_port=ports[0], smtp_port=ports[1]))
+    return True
 
 
 def run_colleagues(*, server: str, seed: int | None, exit_with_parent: bool) -> int:

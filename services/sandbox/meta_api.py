@@ -20,6 +20,16 @@ reproduces:
   "Test connection" reads), with that account's token; another node is `Unsupported get request` (100/33), an
   unknown field `(#100) Tried accessing nonexisting field`. `GET /{version}/debug_token?input_token=T` →
   `{data: {app_id, type, application, expires_at (0 = never), is_valid, issued_at, scopes, ...}}`.
+- `GET /{version}/{PSID}?fields=first_name,last_name,profile_pic` and `GET /{version}/{IGSID}?fields=name,
+  username,profile_pic` (the User Profile API), with the token of the customer's channel, for customers who
+  wrote through `/_sandbox/meta/inbound`: the name they were given, split at its first space into first_name
+  and last_name on Messenger; on Instagram `username` (the inbound `name`, else "user" + the id's last digits)
+  and `name` (the inbound `profile_name`, omitted when there is none, as Graph omits an unset name). A
+  customer given `profile_hidden: true` is `(#100) No profile available for this user` (100/2018218); an
+  Instagram customer who only commented `(#230) User consent is required to access user profile`; a customer
+  who blocked the account, another channel's customer or an id never seen, Graph's `Unsupported get request`
+  (100/33). The same GET route serves the account node and debug_token: reads are routed by id (debug_token,
+  the account's own id, a known customer, else 100/33), never by a second route.
 - Every call needs the account's token (`Authorization: Bearer` or `access_token`): else `(#190)`. A token
   past its end (`/_sandbox/meta/token` sets it; 0 = never) is refused with 190, subcode 463.
   Parameters come as JSON, as a form or in the query string (form and query values JSON-encoded, as Graph
@@ -32,8 +42,9 @@ reproduces:
   feed change of the page's own comment.
 
 Sandbox-only routes under /_sandbox/meta: `inbound` (a customer writes or comments), `sent` (every Graph call
-attempt, refused ones too; never the token), `faults` (the next calls answer a Graph error), `block` (a
-customer blocks the page), `token` (when a token ends) and `state`.
+attempt, refused ones too; never the token), `reads` (every Graph GET: node, debug_token, profiles; never the
+token), `faults` (the next calls answer a Graph error), `block` (a customer blocks the page), `token` (when a
+token ends) and `state`.
 """
 
 from __future__ import annotations
@@ -45,6 +56,7 @@ import json
 import logging
 import secrets
 import time
+import unicodedata
 from collections import deque
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -124,12 +136,22 @@ def unsupported_object(node_id: str, method: str = "post") -> GraphError:
 
 
 SESSION_EXPIRED = 463
+PROFILE_HIDDEN = 2018218
+MAX_READS = 10_000
+USER_CONSENT_CODE = 230
 # Fields of the nodes the "Test connection" reads, and what Graph answers when no `fields` are asked for.
 NODE_FIELDS = {
     MESSENGER: (frozenset({"id", "name", "username", "category", "link", "fan_count", "about"}), ("name", "id"),
                 "Page"),
     INSTAGRAM: (frozenset({"id", "user_id", "username", "name", "account_type", "profile_picture_url",
                            "followers_count", "media_count"}), ("id",), "User"),
+}
+# The User Profile API's fields for a customer's node, and what it answers when no `fields` are asked for.
+PROFILE_FIELDS = {
+    MESSENGER: (frozenset({"id", "name", "first_name", "last_name", "profile_pic", "locale", "timezone", "gender"}),
+                ("first_name", "last_name", "profile_pic")),
+    INSTAGRAM: (frozenset({"id", "name", "username", "profile_pic", "follower_count", "is_user_follow_business",
+                           "is_business_follow_user", "is_verified_user"}), ("name", "profile_pic")),
 }
 TOKEN_SCOPES = {
     MESSENGER: ("pages_messaging", "pages_show_list", "pages_manage_metadata", "pages_read_engagement",
@@ -198,7 +220,7 @@ class FaultRequest(BaseModel):
     message: str | None = Field(default=None, max_length=500)
     http_status: int | None = Field(default=None, ge=400, le=599)
     count: int = Field(default=1, ge=1, le=100_000)
-    edge: Literal["messages", "comments", "replies", "node", "debug_token", "*"] = "messages"
+    edge: Literal["messages", "comments", "replies", "node", "debug_token", "profile", "*"] = "messages"
     raw: bool = False
 
 
@@ -209,8 +231,15 @@ class InboundRequest(BaseModel):
     channel: Literal["messenger", "instagram"] = MESSENGER
     kind: Literal["message", "comment"] = "message"
     sender: str = Field(pattern=r"^[0-9]{5,20}$")
-    name: str = Field(default="", max_length=256)  # Facebook name (comments) or Instagram username
+    # The Facebook name (comments, and the User Profile API's on Messenger) or the Instagram username.
+    name: str = Field(default="", max_length=256)
     text: str = Field(default="", max_length=8000)
+    # What the User Profile API answers for this customer from now on: the name on their profile (Messenger:
+    # default `name`; Instagram's display name, next to the username `name`), with no cleaning, so hostile
+    # names can be tried; `profile_hidden` true: their privacy settings hide it (100/2018218), false: shown
+    # again, absent: unchanged.
+    profile_name: str | None = Field(default=None, max_length=1000)
+    profile_hidden: bool | None = None
     attachment: Literal["image", "video", "audio", "file", "sticker"] | None = None
     timestamp: float | None = Field(default=None, ge=0)
     reply_to: str | None = Field(default=None, min_length=1, max_length=256)
@@ -222,6 +251,16 @@ class InboundRequest(BaseModel):
         if self.kind == "comment" and self.attachment not in (None, "image", "video"):
             raise ValueError("a comment carries a photo or a video at most")
         return self
+
+
+@dataclass
+class Persona:
+    """A customer as the User Profile API knows them."""
+
+    name: str = ""  # Messenger: "First Last"; Instagram: the display name ("" = not set)
+    username: str = ""  # Instagram only
+    hidden: bool = False
+    messaged: bool = False  # wrote privately (Instagram shows a profile only then)
 
 
 class TokenRequest(BaseModel):
@@ -272,6 +311,8 @@ class MetaSandbox:
         self.last_inbound: dict[tuple[str, str], float] = {}  # (channel, customer) -> Unix seconds
         self.comments: dict[str, Comment] = {}
         self.blocked: set[tuple[str, str]] = set()
+        self.personas: dict[tuple[str, str], Persona] = {}  # (channel, customer) -> their profile
+        self.reads: list[dict[str, Any]] = []  # every Graph GET, refused ones too; never the token
         self.faults: deque[list[Any]] = deque()  # [FaultRequest, left]
         self.sent: list[dict[str, Any]] = []
         self.webhooks = {"acknowledged": 0, "failed_attempts": 0, "given_up": 0}
@@ -345,6 +386,7 @@ class MetaSandbox:
         channel, sender = request.channel, request.sender
         account_id = self._account(channel)
         sent_at = time.time() if request.timestamp is None else request.timestamp
+        self._remember(request)
         if request.kind == "message":
             mid = _mid()
             message: dict[str, Any] = {"mid": mid}
@@ -390,11 +432,31 @@ class MetaSandbox:
         # Instagram's comment value has no time: the entry's (when Meta sent it, i.e. when it was written).
         return comment_id, self._entry(channel, int(sent_at), changes=[{"field": "comments", "value": value}])
 
+    def _remember(self, request: InboundRequest) -> None:
+        """What the User Profile API will say of this customer (see InboundRequest)."""
+        persona = self.personas.setdefault((request.channel, request.sender), Persona())
+        if request.channel == MESSENGER:
+            if request.profile_name is not None or request.name:
+                persona.name = request.profile_name if request.profile_name is not None else request.name
+        else:
+            if request.name:
+                persona.username = request.name
+            elif not persona.username:
+                persona.username = f"user{request.sender[-6:]}"  # as the comment webhook names them
+            if request.profile_name is not None:
+                persona.name = request.profile_name
+        if request.profile_hidden is not None:
+            persona.hidden = request.profile_hidden
+        if request.kind == "message":
+            persona.messaged = True
+
     async def send_inbound(self, channel: str, public: bool, sender: str, name: str, text: str) -> dict[str, Any]:
         """The traffic generator's way in: a customer writes (or comments, `public`) on Messenger or Instagram."""
-        username = "".join(c for c in name.lower().replace(" ", ".") if c.isascii() and (c.isalnum() or c == "."))
+        # Instagram usernames are ASCII letters, digits, "." and "_": "Marta Gómez" is marta.gomez.
+        folded = unicodedata.normalize("NFKD", name.lower().replace(" ", "."))
+        username = "".join(c for c in folded if c.isascii() and (c.isalnum() or c in "._"))[:30]
         request = InboundRequest(channel=channel, kind="comment" if public else "message", sender=sender,
-                                 name=name if channel == MESSENGER else username, text=text)
+                                 name=name if channel == MESSENGER else username, text=text, profile_name=name)
         provider_id, payload = self.inbound(request)
         delivered = await self.deliver(payload)
         return {"id": provider_id} if delivered else {"id": provider_id, "delivered": False}
@@ -418,7 +480,8 @@ class MetaSandbox:
         return channel
 
     def read(self, node_id: str, params: dict[str, Any], token: str | None) -> dict[str, Any]:
-        """One Graph GET: the page or Instagram account node (`fields`), or `debug_token`."""
+        """One Graph GET, routed by id: `debug_token`, the page or Instagram account node (`fields`), a customer
+        of the token's channel (the User Profile API), else Graph's unsupported get (100/33)."""
         channel = self._token_channel(token)
         if node_id == "debug_token":
             fault = self._take_fault("debug_token")
@@ -427,6 +490,8 @@ class MetaSandbox:
             return self._debug_token(params)
         account_id = self.accounts[channel][0]
         if node_id != account_id:
+            if (channel, node_id) in self.personas:
+                return self._profile(channel, node_id, params)
             raise unsupported_object(node_id, "get")
         known, default, node_type = NODE_FIELDS[channel]
         raw = params.get("fields")
@@ -447,6 +512,44 @@ class MetaSandbox:
                     "profile_picture_url": f"https://scontent.cdninstagram.com/v/{account_id}.jpg",
                     "followers_count": 950, "media_count": 42}
         return {name: node[name] for name in dict.fromkeys(["id", *fields])}
+
+    def _profile(self, channel: str, customer: str, params: dict[str, Any]) -> dict[str, Any]:
+        """The User Profile API's answer for a customer of `channel` who wrote (see the module docstring)."""
+        known, default = PROFILE_FIELDS[channel]
+        raw = params.get("fields")
+        fields = [f.strip() for f in str(raw).split(",") if f.strip()] if raw else list(default)
+        for name in fields:
+            if name not in known:
+                raise GraphError(100, f"Tried accessing nonexisting field ({name[:60]}) on node type (User)")
+        fault = self._take_fault("profile")
+        if fault is not None:
+            raise _Fault(fault)
+        persona = self.personas[(channel, customer)]
+        if (channel, customer) in self.blocked:
+            raise unsupported_object(customer, "get")
+        if persona.hidden:
+            raise GraphError(100, "No profile available for this user", subcode=PROFILE_HIDDEN)
+        if channel == INSTAGRAM and not persona.messaged:
+            raise GraphError(USER_CONSENT_CODE, "User consent is required to access user profile", http_status=400)
+        if channel == MESSENGER:
+            first, _, last = persona.name.partition(" ")
+            node: dict[str, Any] = {
+                "id": customer, "first_name": first, "last_name": last, "name": persona.name,
+                "profile_pic": f"https://platform-lookaside.fbsbx.com/platform/profilepic/?psid={customer}"
+                               f"&width=1024&ext={int(time.time()) + 3 * 24 * 3600}&hash=AbZ{customer[-6:]}",
+                "locale": "es_ES", "timezone": 1, "gender": "",
+            }
+            if not persona.name:  # a customer the sandbox was given no name for: Graph leaves them out
+                for key in ("first_name", "last_name", "name"):
+                    node.pop(key)
+        else:
+            node = {"id": customer, "name": persona.name, "username": persona.username,
+                    "profile_pic": f"https://scontent.cdninstagram.com/v/t51.2885-19/{customer}_n.jpg",
+                    "follower_count": 120, "is_user_follow_business": True, "is_business_follow_user": False,
+                    "is_verified_user": False}
+            if not persona.name:
+                node.pop("name")  # "can be null if name not set"
+        return {name: node[name] for name in dict.fromkeys([*fields, "id"]) if name in node}
 
     def _debug_token(self, params: dict[str, Any]) -> dict[str, Any]:
         input_token = params.get("input_token")
@@ -636,6 +739,8 @@ class MetaSandbox:
             "comments": {cid: {"channel": c.channel, "author_id": c.author_id, "created": c.created,
                                "private_replied": c.private_replied} for cid, c in self.comments.items()},
             "blocked": sorted(f"{c}:{u}" for c, u in self.blocked),
+            "profiles": {f"{c}:{u}": {"name": p.name, "username": p.username, "hidden": p.hidden,
+                                      "messaged": p.messaged} for (c, u), p in self.personas.items()},
             "faults": sum(left for _, left in self.faults),
             "webhooks": dict(self.webhooks),
         }
@@ -705,6 +810,7 @@ def api_router(sandbox: MetaSandbox) -> APIRouter:
 
     @router.get("/{version}/{node_id}", include_in_schema=False)
     async def graph_read(version: str, node_id: str, request: Request) -> Response:
+        params: dict[str, Any] = {}
         try:
             params, _body, token = await _params(request)
             status, answer = 200, sandbox.read(node_id, params, token)
@@ -717,6 +823,13 @@ def api_router(sandbox: MetaSandbox) -> APIRouter:
             else:
                 error = GraphError(fault.code, fault.message, subcode=fault.subcode, http_status=fault.http_status)
                 status, answer = error.http_status, error.body()
+        # `_params` took access_token out of the parameters: the token is never kept. A long demo keeps the last
+        # MAX_READS reads.
+        if len(sandbox.reads) >= MAX_READS:
+            del sandbox.reads[:len(sandbox.reads) - MAX_READS + 1]
+        sandbox.reads.append({"path": request.url.path, "node_id": node_id,
+                              "params": {k: v for k, v in params.items() if k != "input_token"},
+                              "status_code": status, "at": time.time()})
         if isinstance(answer, str):
             return PlainTextResponse(answer, status_code=status)
         return JSONResponse(answer, status_code=status)
@@ -739,6 +852,10 @@ def control_router(sandbox: MetaSandbox) -> APIRouter:
     @router.get("/sent")
     async def sent() -> list[dict[str, Any]]:
         return sandbox.sent
+
+    @router.get("/reads")
+    async def reads() -> list[dict[str, Any]]:
+        return sandbox.reads
 
     @router.post("/faults")
     async def add_fault(fault: FaultRequest) -> dict[str, Any]:

@@ -7,6 +7,8 @@ import logging
 import random
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any, Awaitable, Callable
 
 logger = logging.getLogger(__name__)
@@ -14,6 +16,8 @@ logger = logging.getLogger(__name__)
 SendInbound = Callable[[str, str, str], Awaitable[Any]]
 # (channel "messenger" or "instagram", public comment?, customer id, name, text): see meta_api.send_inbound.
 SendMeta = Callable[[str, bool, str, str, str], Awaitable[Any]]
+# (address, name, subject, text, in_reply_to Message-ID or None): see mail_server.MailSandbox.send_inbound.
+SendEmail = Callable[[str, str, str, str, "str | None"], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,17 @@ class Persona:
     # Set: this customer is on X (their @username) and, when the sandbox emulates X, mentions the brand publicly or
     # writes it DMs there.
     x_username: str | None = None
+    # Set: this customer writes by email (from this address) when the sandbox emulates the support mailbox.
+    email_address: str | None = None
+
+
+@dataclass(frozen=True)
+class _EmailThread:
+    """The newest mail the brand sent one customer: what their answer quotes and replies to."""
+    message_id: str
+    subject: str
+    text: str
+    sender: str
 
 
 # Numbers sit in ranges reserved for fiction or tests where one exists (US 555-01xx, UK 07700 900xxx).
@@ -42,17 +57,17 @@ PERSONAS: tuple[Persona, ...] = (
     Persona("Andrés Gómez", "5215550100204", "es", messenger_psid="6780462100100204"),
     Persona("Sofía Ramírez", "5215550100205", "es", x_username="sofiramirez"),
     Persona("Diego Castaño", "573000100206", "es", telegram_chat_id=5120100206),
-    Persona("Valentina Ruiz", "5491100100207", "es"),
-    Persona("José Ángel Ibáñez", "34600100208", "es"),
+    Persona("Valentina Ruiz", "5491100100207", "es", email_address="valentina.ruiz@example.com"),
+    Persona("José Ángel Ibáñez", "34600100208", "es", email_address="joseangel.ibanez@example.net"),
     Persona("Carmen Núñez", "34600100209", "es", messenger_psid="6780462100100209", comments=True),
     Persona("Pablo Ortega", "56900100210", "es"),
     Persona("Camila Herrera", "51900100211", "es", telegram_chat_id=5120100211),
     Persona("Emily Carter", "15555550121", "en", instagram_igsid="1092310200900121"),
-    Persona("James O'Connor", "447700900122", "en"),
+    Persona("James O'Connor", "447700900122", "en", email_address="james.oconnor@example.org"),
     Persona("Priya Patel", "447700900123", "en", telegram_chat_id=5120100123),
     Persona("Michael Brown", "15555550124", "en", x_username="mikebrown_uk"),
     Persona("Zoë Lambert", "447700900125", "en", x_username="zoelambert"),
-    Persona("Daniel Kim", "15555550126", "en"),
+    Persona("Daniel Kim", "15555550126", "en", email_address="daniel.kim@example.com"),
     Persona("Olivia Martin", "61400100127", "en", instagram_igsid="1092310200900127", comments=True),
     Persona("Liam Walsh", "353870100128", "en", telegram_chat_id=5120100128),
     Persona("Chloé Nguyen", "15555550129", "en"),
@@ -191,11 +206,30 @@ SURVEY_QUESTION = re.compile(r"\b1\b\D{0,40}\b5\b")
 SCORE_WEIGHTS: dict[int, int] = {5: 40, 4: 30, 3: 14, 2: 7, 1: 9}
 SCORE_WORDS = {"es": ("uno", "dos", "tres", "cuatro", "cinco"), "en": ("one", "two", "three", "four", "five")}
 
+# How a customer signs a mail, and how their mail client introduces the quoted mail they answer.
+EMAIL_SIGN_OFFS = {"es": ("Un saludo,", "Gracias,", "Saludos,"), "en": ("Thanks,", "Best regards,", "Cheers,")}
+EMAIL_QUOTE_HEADER = {"es": "El {date}, {sender} escribió:", "en": "On {date}, {sender} wrote:"}
+MAX_SUBJECT_CHARS = 60
+_GREETING = re.compile(r"^(hola|buenas tardes|buenos días|buenas|hi|hello|good morning)\b[\s,.!¡]*", re.IGNORECASE)
+
+
+def email_subject(first_message: str) -> str:
+    """A subject as a customer types one: their first sentence without the greeting, cut at a word boundary."""
+    text = _GREETING.sub("", first_message.strip()).strip() or first_message.strip()
+    sentence = re.split(r"(?<=[.?!])\s", text, maxsplit=1)[0].strip()
+    if len(sentence) > MAX_SUBJECT_CHARS:
+        sentence = sentence[:MAX_SUBJECT_CHARS].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+    sentence = sentence.rstrip(".")
+    first = next((i for i, ch in enumerate(sentence) if ch.isalpha()), 0)  # "¿a qué hora…" → "¿A qué hora…"
+    return sentence[:first] + sentence[first:first + 1].upper() + sentence[first + 1:]
+
 
 class TrafficGenerator:
     """Writes customer messages through `send_inbound(wa_id, name, text)`: a burst, then one turn per interval.
     With `send_telegram(chat_id, name, text)`, the customers who have a Telegram chat id write there instead; with
-    `send_x_mention` and `send_x_dm(username, name, text)`, those on X mention the brand or DM it, one or the other."""
+    `send_x_mention` and `send_x_dm(username, name, text)`, those on X mention the brand or DM it, one or the other;
+    with `send_email(address, name, subject, text, in_reply_to)`, those with an email address write one mail per
+    turn (the subject from their first message), sometimes answering in the thread of the brand's newest mail."""
 
     def __init__(
         self,
@@ -212,6 +246,8 @@ class TrafficGenerator:
         send_meta: SendMeta | None = None,
         send_x_mention: SendInbound | None = None,
         send_x_dm: SendInbound | None = None,
+        send_email: SendEmail | None = None,
+        email_thread_rate: float = 0.7,
     ) -> None:
         if not personas:
             raise ValueError("at least one persona is needed")
@@ -219,6 +255,11 @@ class TrafficGenerator:
         self._send_telegram = send_telegram
         self._send_meta = send_meta
         self._send_x = (send_x_mention, send_x_dm) if send_x_mention and send_x_dm else None
+        # Public: the mail emulator sets it once its servers are up (mail_server.mount), after construction.
+        self.send_email = send_email
+        # How often a customer who got a mail from the brand answers in that thread rather than writing anew.
+        self.email_thread_rate = email_thread_rate
+        self._email_threads: dict[str, _EmailThread] = {}  # customer address -> the brand's newest mail to them
         self._rng = random.Random(seed)
         self.interval = interval
         self.initial_conversations = initial_conversations
@@ -246,6 +287,9 @@ class TrafficGenerator:
 
     def _way_in(self, persona: Persona) -> tuple[SendInbound, str]:
         """How this customer writes: (send function, their handle on that channel)."""
+        if self.send_email is not None and persona.email_address is not None:
+            return (lambda _address, _name, text: self._write_email(persona, [text], survey=True)), \
+                persona.email_address
         if self._send_telegram is not None and persona.telegram_chat_id is not None:
             return self._send_telegram, str(persona.telegram_chat_id)
         if self._send_x is not None and persona.x_username is not None:
@@ -257,8 +301,17 @@ class TrafficGenerator:
         return self._send_inbound, persona.wa_id
 
     async def send_turn(self, persona: Persona | None = None) -> list[str]:
-        """Sends one customer's messages; returns the texts that were handed to `send_inbound`."""
+        """Sends one customer's messages; returns the texts that were handed to `send_inbound` (by email: the texts
+        written together in one mail)."""
         persona = persona or self._rng.choice(self.personas)
+        if self.send_email is not None and persona.email_address is not None:
+            texts = self.compose(persona)
+            try:
+                await self._write_email(persona, texts)
+            except Exception:
+                logger.exception("sandbox traffic: mailing as %s failed", persona.email_address)
+                return []
+            return texts
         send, handle = self._way_in(persona)
         sent: list[str] = []
         for index, text in enumerate(self.compose(persona)):
@@ -272,6 +325,32 @@ class TrafficGenerator:
                 break
             sent.append(text)
         return sent
+
+    def email_received(self, address: str, message_id: str | None, subject: str, text: str, sender: str = "") -> None:
+        """The brand mailed this customer (the mail emulator's SMTP server took it): their next mail may answer it."""
+        address = address.strip().lower()
+        if message_id and any(p.email_address == address for p in self.personas):
+            self._email_threads[address] = _EmailThread(message_id, subject, text, sender)
+
+    async def _write_email(self, persona: Persona, texts: list[str], *, survey: bool = False) -> Any:
+        """One mail: a new thread (subject from the first message) or, when the brand has mailed them, sometimes
+        (a survey answer: always) an answer in that thread quoting the brand's mail."""
+        assert self.send_email is not None and persona.email_address is not None
+        rng = self._rng
+        thread = self._email_threads.get(persona.email_address)
+        if survey:
+            body = texts[0]
+        else:
+            first_name = persona.name.split()[0]
+            body = "\n\n".join(texts) + f"\n\n{rng.choice(EMAIL_SIGN_OFFS[persona.language])}\n{first_name}"
+        if thread is not None and (survey or rng.random() < self.email_thread_rate):
+            subject = thread.subject if re.match(r"(?i)\s*re\s*:", thread.subject) else f"Re: {thread.subject}"
+            when = format_datetime(datetime.now(UTC))
+            quote = "\n".join("> " + line if line else ">" for line in thread.text.strip().splitlines())
+            header = EMAIL_QUOTE_HEADER[persona.language].format(date=when, sender=thread.sender or "Support")
+            return await self.send_email(persona.email_address, persona.name, subject,
+                                         f"{body}\n\n{header}\n{quote}\n", thread.message_id)
+        return await self.send_email(persona.email_address, persona.name, email_subject(texts[0]), body, None)
 
     def survey_answer(self, persona: Persona) -> str:
         """How one customer scores a satisfaction survey: mostly a digit, sometimes stars or words."""
@@ -287,7 +366,8 @@ class TrafficGenerator:
         they answer it, sometimes, a little later, through the same inbound path as their other messages.
         Returns the answer sent, if any."""
         persona = next((p for p in self.personas
-                        if wa_id in (p.wa_id, str(p.telegram_chat_id), p.messenger_psid, p.instagram_igsid)), None)
+                        if wa_id in (p.wa_id, str(p.telegram_chat_id), p.messenger_psid, p.instagram_igsid,
+                                     p.email_address)), None)
         if persona is None or not SURVEY_QUESTION.search(text) or self._rng.random() >= self.survey_answer_rate:
             return None
         answer = self.survey_answer(persona)

@@ -169,7 +169,10 @@ def take_answer(pending: dict[int, dict], conversation_id: int, message: Inbound
         return None
     if not survey["sent_at"] - CLOCK_SLACK <= message.sent_at <= survey["sent_at"] + survey["window"]:
         return None
-    score = parse_answer(message.text)
+    text = message.text
+    if message.channel == "email" and "\n\n" in text:
+        text = text.split("\n\n", 1)[1]  # the mail's body: the connector shows "subject\n\nbody"
+    score = parse_answer(text)
     return None if score is None else (survey, score)
 
 

@@ -287,3 +287,29 @@ def test_no_meta_token_reaches_the_logs(stack):
     assert "/webhooks/meta" in log  # the log is the one the children write
     for key in ("WORKSTATION_MESSENGER_PAGE_TOKEN", "WORKSTATION_INSTAGRAM_TOKEN", "WORKSTATION_META_APP_SECRET"):
         assert stack.secrets[key] not in log
+
+
+def test_a_messenger_customer_gets_their_name_from_the_profile_api(stack):
+    """Messenger webhooks carry only the customer's id: the server asks the User Profile API in the background
+    and shows the name; a customer whose privacy hides it keeps showing their id."""
+    token, _ = sign_in(stack)
+    named, hidden = "6024875100000001", "6024875100000002"
+    customer_writes(stack, named, "hola, soy yo " + named, profile_name="Marta  Gómez\u202e")
+    customer_writes(stack, hidden, "hola " + hidden, profile_hidden=True)
+
+    def identity(handle: str) -> dict | None:
+        return next((i for i in sync_all(stack, token)["identities"]
+                     if i["channel"] == "messenger" and i["handle"] == handle), None)
+
+    wait_for(lambda: (i := identity(named)) and i["display_name"], timeout=15, what="the profile's name")
+    state = sync_all(stack, token)
+    found = identity(named)
+    assert found["display_name"] == "Marta Gómez"  # cleaned: one space, no bidi override
+    customer = next(c for c in state["customers"] if c["id"] == found["customer_id"])
+    assert customer["display_name"] == "Marta Gómez"
+    wait_for(lambda: identity(hidden) is not None, timeout=15, what="the hidden customer's message")
+    time.sleep(1.0)
+    hidden_identity = identity(hidden)
+    assert hidden_identity["display_name"] == ""
+    assert next(c for c in sync_all(stack, token)["customers"]
+                if c["id"] == hidden_identity["customer_id"])["display_name"] == hidden

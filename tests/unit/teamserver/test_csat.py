@@ -291,3 +291,14 @@ def test_messages_to_conversations_that_are_not_resolved_never_look_for_a_survey
     finally:
         sa.event.remove(engine, "before_cursor_execute", seen)
     assert surveys(engine, "g1")[0].score == 5
+
+
+def test_an_email_answer_is_read_from_its_body_not_its_subject():
+    window = timedelta(hours=72)
+    mail = InboundMessage(channel="email", account_id="support@x.test", provider_message_id="<a@x>",
+                          sender_handle="ana@example.test", sender_name="Ana", kind="text",
+                          text="Re: ¿Qué tal te atendimos? Responde del 1 al 5\n\n4", sent_at=NOW)
+    assert csat.take_answer({7: {"id": 1, "sent_at": NOW, "window": window}}, 7, mail)[1] == 4
+    # The subject's own numbers are not the answer: a body that is not a score is no answer.
+    chat = InboundMessage(**{**mail.__dict__, "text": "Re: Responde del 1 al 5\n\ngracias, todo bien"})
+    assert csat.take_answer({7: {"id": 1, "sent_at": NOW, "window": window}}, 7, chat) is None
