@@ -55,9 +55,13 @@ def _public(hub: setup.ChannelHub, channel: str, row: ChannelAccount | None, nam
         # admin connects it from the app without retyping them.
         settings, env_secrets = setup.settings_from_env(channel, live.env)
         secrets_set = sorted(env_secrets)
+        ids = [settings.get(f.name, "") for f in setup.CHANNEL_FIELDS[channel] if f.required and not f.secret]
+        account_id = next((value for value in ids if value), "")
+    else:
+        account_id = row.account_id if row else ""
     return protocol.ChannelPublic(
         channel=channel, connected=connected, source=source,
-        account_id=(row.account_id if row else "") or (hub.account_id(channel) if channel in WEBHOOK_PATHS else ""),
+        account_id=account_id,
         account_name=row.account_name if row else "",
         settings=settings,
         secrets_set=secrets_set,
