@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui.style import channel_icon, channel_name, title_font
-from ui.team_dialogs import _RequestDialog, request_error_text
+from ui.team_dialogs import _LoadingDialog, request_error_text
 from ui.thread_model import fill
 from workstation import protocol
 from workstation.errors import AuthError, ChannelRefused, NetworkError, ServerError
@@ -181,7 +181,7 @@ def refusal_text(exc: ChannelRefused) -> str:
     return fill(QCoreApplication.translate("ChannelsDialog", "%1: %2"), lead, exc.message) if exc.message else lead
 
 
-class ChannelsDialog(_RequestDialog):
+class ChannelsDialog(_LoadingDialog):
     """The list of channels (left) and the one chosen (right): its health, what to fix, and its settings."""
 
     changed = Signal(object)  # protocol.ChannelPublic after a connect, test or disconnect
@@ -266,25 +266,14 @@ class ChannelsDialog(_RequestDialog):
         self._update_buttons()
         self.resize(860, 640)
 
-    # -- loading -----------------------------------------------------------------------------------------
+    # -- loading (_LoadingDialog: open() loads, then show_settings and _set_editable) ------------------------
 
-    def open(self) -> None:
-        super().open()
-        self.reload()
-
-    def reload(self) -> None:
-        self.show_message(self.tr("Loading…"), error=False)
-        self._start(self._read())
-
-    async def _read(self) -> None:
-        try:
-            channels = await self._load()
-        except (NetworkError, AuthError, ServerError) as exc:
-            self.show_message(request_error_text(exc), error=True)
-            return
+    def show_settings(self, channels: list[protocol.ChannelPublic]) -> None:
         self.show_channels(channels)
-        self.show_message("", error=False)
-        self._task = None  # done: the buttons follow the chosen channel again
+
+    def _set_editable(self, editable: bool) -> None:
+        if editable:
+            self._task = None  # the load is over: the buttons follow the chosen channel again
         self._update_buttons()
 
     def show_channels(self, channels: list[protocol.ChannelPublic]) -> None:

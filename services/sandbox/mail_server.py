@@ -854,24 +854,29 @@ class ImapSession:
 
 
 
-class ImapServer:
-    def __init__(self, config: "MailSandboxConfig", mailbox: Mailbox) -> None:
-        self.config, self.mailbox = config, mailbox
+class _LineServer:
+    """A loopback TCP server whose connections each run one session; stopping ends them all."""
+
+    port = 0
+
+    def __init__(self, config: "MailSandboxConfig") -> None:
+        self.config = config
         self.server: asyncio.base_events.Server | None = None
         self.sessions: set[asyncio.Task[Any]] = set()
 
+    def session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        raise NotImplementedError
+
     async def start(self) -> int:
-        self.server = await asyncio.start_server(self.accept, self.config.host, self.config.imap_port,
-                                                 limit=MAX_LINE + 2)
+        self.server = await asyncio.start_server(self.accept, self.config.host, self.port, limit=MAX_LINE + 2)
         return self.server.sockets[0].getsockname()[1]
 
     async def accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        session = ImapSession(self, reader, writer)
         task = asyncio.current_task()
         if task is not None:
             self.sessions.add(task)
         try:
-            await session.run()
+            await self.session(reader, writer).run()
         finally:
             if task is not None:
                 self.sessions.discard(task)
@@ -884,6 +889,15 @@ class ImapServer:
             await asyncio.gather(*self.sessions, return_exceptions=True)
             self.server = None
 
+
+class ImapServer(_LineServer):
+    def __init__(self, config: "MailSandboxConfig", mailbox: Mailbox) -> None:
+        super().__init__(config)
+        self.mailbox = mailbox
+        self.port = config.imap_port
+
+    def session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> "ImapSession":
+        return ImapSession(self, reader, writer)
 
 
 # -- the SMTP server -----------------------------------------------------------------------------------------------
@@ -1161,38 +1175,17 @@ class SmtpSession:
         return True
 
 
-class SmtpServer:
+class SmtpServer(_LineServer):
     def __init__(self, config: "MailSandboxConfig", on_received: Callable[[Envelope, bytes], dict[str, Any]],
                  on_delivered: Callable[[dict[str, Any]], None]) -> None:
-        self.config = config
+        super().__init__(config)
+        self.port = config.smtp_port
         self.record, self.delivered = on_received, on_delivered
         self.hostname = config.address.rpartition("@")[2] or "sandbox.invalid"
         self.rejected: set[str] = set()
-        self.server: asyncio.base_events.Server | None = None
-        self.sessions: set[asyncio.Task[Any]] = set()
 
-    async def start(self) -> int:
-        self.server = await asyncio.start_server(self.accept, self.config.host, self.config.smtp_port,
-                                                 limit=MAX_LINE + 2)
-        return self.server.sockets[0].getsockname()[1]
-
-    async def accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self.sessions.add(task)
-        try:
-            await SmtpSession(self, reader, writer).run()
-        finally:
-            if task is not None:
-                self.sessions.discard(task)
-
-    async def stop(self) -> None:
-        if self.server is not None:
-            self.server.close()
-            for task in list(self.sessions):
-                task.cancel()
-            await asyncio.gather(*self.sessions, return_exceptions=True)
-            self.server = None
+    def session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> "SmtpSession":
+        return SmtpSession(self, reader, writer)
 
 
 # -- the emulator --------------------------------------------------------------------------------------------------

@@ -64,6 +64,12 @@ class FieldSpec:
 _APP_SECRET = FieldSpec("app_secret", "WORKSTATION_META_APP_SECRET", secret=True, required=True)
 _VERIFY_TOKEN = FieldSpec("verify_token", "WORKSTATION_META_VERIFY_TOKEN", secret=True, required=True)
 
+def _meta_fields(id_name: str, id_env: str, token_env: str) -> tuple[FieldSpec, ...]:
+    """Messenger and Instagram: the account's id and token, the Meta app's secrets, the Graph address."""
+    return (FieldSpec(id_name, id_env, required=True), FieldSpec("access_token", token_env, secret=True, required=True),
+            _APP_SECRET, _VERIFY_TOKEN, FieldSpec("api_base", "WORKSTATION_META_GRAPH_BASE"))
+
+
 CHANNEL_FIELDS: dict[str, tuple[FieldSpec, ...]] = {
     "whatsapp": (
         FieldSpec("phone_number_id", "WORKSTATION_WHATSAPP_PHONE_NUMBER_ID", required=True),
@@ -71,18 +77,8 @@ CHANNEL_FIELDS: dict[str, tuple[FieldSpec, ...]] = {
         _APP_SECRET, _VERIFY_TOKEN,
         FieldSpec("api_base", "WORKSTATION_WHATSAPP_API_BASE"),
     ),
-    "messenger": (
-        FieldSpec("page_id", "WORKSTATION_MESSENGER_PAGE_ID", required=True),
-        FieldSpec("access_token", "WORKSTATION_MESSENGER_PAGE_TOKEN", secret=True, required=True),
-        _APP_SECRET, _VERIFY_TOKEN,
-        FieldSpec("api_base", "WORKSTATION_META_GRAPH_BASE"),
-    ),
-    "instagram": (
-        FieldSpec("account_id", "WORKSTATION_INSTAGRAM_ACCOUNT_ID", required=True),
-        FieldSpec("access_token", "WORKSTATION_INSTAGRAM_TOKEN", secret=True, required=True),
-        _APP_SECRET, _VERIFY_TOKEN,
-        FieldSpec("api_base", "WORKSTATION_META_GRAPH_BASE"),
-    ),
+    "messenger": _meta_fields("page_id", "WORKSTATION_MESSENGER_PAGE_ID", "WORKSTATION_MESSENGER_PAGE_TOKEN"),
+    "instagram": _meta_fields("account_id", "WORKSTATION_INSTAGRAM_ACCOUNT_ID", "WORKSTATION_INSTAGRAM_TOKEN"),
     "x": (
         FieldSpec("user_id", "WORKSTATION_X_USER_ID", required=True),
         FieldSpec("access_token", "WORKSTATION_X_TOKEN", secret=True, required=True),
