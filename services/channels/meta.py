@@ -76,6 +76,7 @@ from services.channels.base import (
     WebhookError,
 )
 # Graph's signature, subscription handshake and the small readers of untrusted JSON are WhatsApp's too.
+from services.channels.graph import GraphClient
 from services.channels.whatsapp import (  # noqa: F401  (verify_subscription is re-exported for the routes)
     MAX_NAME_CHARS,
     SIGNATURE_HEADER,
@@ -473,7 +474,7 @@ class GraphError(ChannelError):
         return self.code == 10 and self.subcode in WINDOW_SUBCODES
 
 
-class MetaConnector:
+class MetaConnector(GraphClient):
     """Talks to one Facebook Page (channel "messenger") or one Instagram professional account ("instagram")."""
 
     def __init__(
@@ -547,20 +548,6 @@ class MetaConnector:
         else:
             name = f"@{value}" if value else account_id
         return AccountCheck(account_id=account_id, name=name, token_expires_at=await self._token_expiry())
-
-    async def _token_expiry(self) -> datetime | None:
-        """The token's end from debug_token (asked with the token itself); None when it never ends or Graph
-        will not say (graph.instagram.com has no debug_token): only a refused token is an error here."""
-        try:
-            answer = await self._get(f"{self.api_base}/{self.api_version}/debug_token",
-                                     {"input_token": self._access_token}, what="debug_token")
-        except ChannelError as exc:
-            if exc.kind == ErrorKind.AUTH_EXPIRED:
-                raise
-            logger.info("%s debug_token for %s failed (%s); token expiry unknown", self.platform, self.account_id,
-                        exc.kind)
-            return None
-        return token_expiry(answer, self._redact)
 
     async def profile(self, user_id: str) -> CustomerProfile | None:
         """The customer's name (and Instagram username and picture) from the User Profile API, for a PSID or
@@ -665,54 +652,8 @@ class MetaConnector:
                           recipient_handle=recipient if isinstance(recipient, str) and recipient
                           else outbound.recipient_handle)
 
-    async def aclose(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
-
-    async def __aenter__(self) -> MetaConnector:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    def _redact(self, text: str) -> str:
-        if self._access_token and self._access_token in text:
-            return text.replace(self._access_token, "[redacted]")
-        return text
-
     async def _post(self, url: str, body: dict[str, Any]) -> dict[str, Any]:
         return await self._request("POST", url, json=body)
-
-    async def _get(self, url: str, params: dict[str, str], *, what: str) -> dict[str, Any]:
-        return await self._request("GET", url, params=params, what=what)
-
-    async def _request(self, method: str, url: str, *, json: dict[str, Any] | None = None,
-                       params: dict[str, str] | None = None, what: str = "send") -> dict[str, Any]:
-        failure: ChannelError | None = None
-        response: httpx.Response | None = None
-        # httpx's exceptions carry the request (its Authorization header, a debug_token URL): the error is
-        # raised outside the handler, so it neither chains nor keeps them.
-        try:
-            response = await self._client.request(method, url, json=json, params=params, timeout=self._timeout,
-                                                   headers={"Authorization": f"Bearer {self._access_token}"})
-        except httpx.TimeoutException as exc:
-            logger.warning("%s %s for %s timed out (%s)", self.platform, what, self.account_id, type(exc).__name__)
-            failure = ChannelError(ErrorKind.RETRYABLE, "timeout")
-        except httpx.TransportError as exc:
-            logger.warning("%s connection for %s failed (%s)", self.platform, self.account_id, type(exc).__name__)
-            failure = ChannelError(ErrorKind.RETRYABLE, "connection failed")
-        if failure is not None:
-            raise failure
-        assert response is not None
-        if response.is_success:
-            try:
-                data = response.json()
-            except (ValueError, RecursionError):
-                data = None
-            if not isinstance(data, dict):
-                raise ChannelError(ErrorKind.UNKNOWN, "unexpected response", http_status=response.status_code)
-            return data
-        raise self._error_from(response)
 
     def _error_from(self, response: httpx.Response) -> ChannelError:
         status = response.status_code

@@ -25,6 +25,7 @@ from services.channels.base import (
     WebhookError,
 )
 from services.teamserver.hygiene import JsonTooDeep, clean_text, loads_json
+from services.channels.graph import GraphClient
 
 logger = logging.getLogger(__name__)
 
@@ -354,10 +355,11 @@ def token_expiry(answer: dict[str, Any], redact: Any = lambda text: text) -> dat
         return None
 
 
-class WhatsAppConnector:
+class WhatsAppConnector(GraphClient):
     """Talks to one WhatsApp business phone number through the Graph API (or the sandbox)."""
 
     channel = CHANNEL
+    platform = "WhatsApp"
 
     def __init__(
         self,
@@ -379,6 +381,10 @@ class WhatsAppConnector:
         self._owns_client = client is None
         self._client = client if client is not None else httpx.AsyncClient(timeout=timeout)
         scrub_http_logs()
+
+    @property
+    def account_id(self) -> str:
+        return self.phone_number_id
 
     def __repr__(self) -> str:
         return f"WhatsAppConnector(phone_number_id={self.phone_number_id!r}, api_base={self.api_base!r})"
@@ -465,78 +471,12 @@ class WhatsAppConnector:
         name = " · ".join(part for part in (number, verified) if part) or account_id
         return AccountCheck(account_id=account_id, name=name, token_expires_at=await self._token_expiry())
 
-    async def _token_expiry(self) -> datetime | None:
-        """The token's end from debug_token (asked with the token itself); None when it never ends or Graph
-        will not say (anything but a refused token is ignored: the token did work a moment ago)."""
-        try:
-            answer = await self._get(f"{self.api_base}/{self.api_version}/debug_token",
-                                     {"input_token": self._access_token}, what="debug_token")
-        except ChannelError as exc:
-            if exc.kind == ErrorKind.AUTH_EXPIRED:
-                raise
-            logger.info("WhatsApp debug_token for %s failed (%s); token expiry unknown", self.phone_number_id,
-                        exc.kind)
-            return None
-        return token_expiry(answer, self._redact)
-
     async def poll(self, cursor: Any) -> tuple[WebhookBatch, Any]:
         # WhatsApp only pushes webhooks; there is nothing to fetch.
         return WebhookBatch(), cursor
 
-    async def aclose(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
-
-    async def __aenter__(self) -> WhatsAppConnector:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    def _redact(self, text: str) -> str:
-        if self._access_token and self._access_token in text:
-            return text.replace(self._access_token, "[redacted]")
-        return text
-
     async def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         return await self._request("POST", self.messages_url, json=body)
-
-    async def _get(self, url: str, params: dict[str, str], *, what: str) -> dict[str, Any]:
-        return await self._request("GET", url, params=params, what=what)
-
-    async def _request(self, method: str, url: str, *, json: dict[str, Any] | None = None,
-                       params: dict[str, str] | None = None, what: str = "send") -> dict[str, Any]:
-        failure: ChannelError | None = None
-        response: httpx.Response | None = None
-        # httpx's exceptions carry the request (its Authorization header, a debug_token URL): the error is
-        # raised outside the handler, so it neither chains nor keeps them.
-        try:
-            response = await self._client.request(
-                method,
-                url,
-                json=json,
-                params=params,
-                headers={"Authorization": f"Bearer {self._access_token}"},
-                timeout=self._timeout,
-            )
-        except httpx.TimeoutException as exc:
-            logger.warning("WhatsApp %s to %s timed out (%s)", what, self.phone_number_id, type(exc).__name__)
-            failure = ChannelError(ErrorKind.RETRYABLE, "timeout")
-        except httpx.TransportError as exc:
-            logger.warning("WhatsApp connection for %s failed (%s)", self.phone_number_id, type(exc).__name__)
-            failure = ChannelError(ErrorKind.RETRYABLE, "connection failed")
-        if failure is not None:
-            raise failure
-        assert response is not None
-        if response.is_success:
-            try:
-                data = response.json()
-            except (ValueError, RecursionError):
-                data = None
-            if not isinstance(data, dict):
-                raise ChannelError(ErrorKind.UNKNOWN, "unexpected response", http_status=response.status_code)
-            return data
-        raise self._error_from(response)
 
     def _error_from(self, response: httpx.Response) -> ChannelError:
         status = response.status_code
