@@ -318,6 +318,13 @@ class MainWindow(QMainWindow):
         self.hours_label.setTextFormat(Qt.TextFormat.PlainText)
         self.hours_label.hide()
         self._hours: dict[str, protocol.HoursNow] = {}
+        # Leads: a channel that stopped working (or soon will), from the channels' health; opens the dialog.
+        self.channel_alert = QToolButton(self)
+        self.channel_alert.setObjectName("channelAlert")
+        self.channel_alert.setAutoRaise(True)
+        self.channel_alert.hide()
+        self.channel_alert.clicked.connect(self.open_channels)
+        self.statusBar().addPermanentWidget(self.channel_alert)
         self.statusBar().addPermanentWidget(self.hours_label)
         self.statusBar().addPermanentWidget(self.sync_progress)
         self.statusBar().addPermanentWidget(self.failed_label)
@@ -473,6 +480,8 @@ class MainWindow(QMainWindow):
         self._run("feed", self._reload_feed())
         self._run("agents", self._refresh_agents())
         self._run("hours", self._refresh_hours())
+        if self.is_lead:
+            self._run("channels", self._refresh_channels())
 
     def on_clock_timer_timeout(self) -> None:
         self._clock_ticks += 1
@@ -480,6 +489,8 @@ class MainWindow(QMainWindow):
         self._show_clock(self._conversation)
         if self._clock_ticks % 2 == 0:
             self._run("feed", self._reload_feed())
+            if self.is_lead:
+                self._run("channels", self._refresh_channels())
         change = min((h.next_change_at for h in self._hours.values() if h.next_change_at), default=None)
         if time.monotonic() - self._hours_loaded_at > HOURS_REFRESH_S or (
                 change is not None and change <= datetime.now(timezone.utc)):
@@ -496,6 +507,44 @@ class MainWindow(QMainWindow):
             return
         self._hours = dict(care.hours_now)
         self._show_hours()
+
+    def on_channels_changed(self, _channel) -> None:
+        self._run("channels", self._refresh_channels())
+
+    async def _refresh_channels(self) -> None:
+        """The channels' health for the status bar's alert (leads). Offline: the last alert stays."""
+        try:
+            found = await self.workspace.api.channels()
+        except (NetworkError, ServerError, AuthError) as exc:
+            log.info("channel health not loaded: %s", type(exc).__name__)
+            return
+        self.show_channel_alert(found)
+
+    def show_channel_alert(self, found: list[protocol.ChannelPublic]) -> None:
+        """Shows the channels that stopped working or need the admin soon; setup steps (not connected, no
+        webhook yet) are the dialog's business, not an alert."""
+        from ui.channels_dialog import BAD, STATE_COLOURS, WARN, problem_text
+
+        alerting = []
+        for channel in found:
+            problems = [p for p in channel.problems if p not in ("not_connected", "webhook_waiting")]
+            if problems:
+                alerting.append((channel, problems))
+        if not alerting:
+            self.channel_alert.hide()
+            return
+        blocking = any(p in ("credentials_unreadable", "token_expired", "auth_refused", "permission_missing")
+                       for _, problems in alerting for p in problems)
+        if len(alerting) == 1:
+            text = fill(self.tr("%1 needs attention"), channel_name(alerting[0][0].channel))
+        else:
+            text = fill(self.tr("%1 channels need attention"), str(len(alerting)))
+        self.channel_alert.setText("⚠ " + text)
+        self.channel_alert.setStyleSheet(f"color: {STATE_COLOURS[BAD if blocking else WARN]}; font-weight: bold;")
+        self.channel_alert.setToolTip("\n".join(
+            f"{channel_name(c.channel)}: {problem_text(problems[0], c, self.workspace.api.base_url)}"
+            for c, problems in alerting))
+        self.channel_alert.show()
 
     def _show_hours(self) -> None:
         team = self._hours.get("*")
@@ -956,6 +1005,8 @@ class MainWindow(QMainWindow):
         from ui.channels_dialog import open_channels_dialog
 
         self.channels_dialog = open_channels_dialog(self)
+        if self.channels_dialog is not None:
+            self.channels_dialog.changed.connect(self.on_channels_changed, Qt.ConnectionType.UniqueConnection)
         return self.channels_dialog
 
     def on_care_saved(self, care: protocol.CarePublic) -> None:

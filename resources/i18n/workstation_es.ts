@@ -831,12 +831,12 @@
     </message>
     <message>
         <location line="+1"/>
-        <location line="+266"/>
+        <location line="+255"/>
         <source>No</source>
         <translation>No</translation>
     </message>
     <message>
-        <location line="-265"/>
+        <location line="-254"/>
         <source>STARTTLS</source>
         <translation>STARTTLS</translation>
     </message>
@@ -1033,28 +1033,23 @@
     </message>
     <message>
         <location line="+3"/>
-        <location line="+256"/>
+        <location line="+245"/>
         <source>Disconnect</source>
         <translation>Desconectar</translation>
     </message>
     <message>
-        <location line="-253"/>
-        <location line="+171"/>
+        <location line="-242"/>
+        <location line="+160"/>
         <source>Connect</source>
         <translation>Conectar</translation>
     </message>
     <message>
-        <location line="-170"/>
+        <location line="-159"/>
         <source>Close</source>
         <translation>Cerrar</translation>
     </message>
     <message>
-        <location line="+28"/>
-        <source>Loading…</source>
-        <translation>Cargando…</translation>
-    </message>
-    <message>
-        <location line="+52"/>
+        <location line="+69"/>
         <source>%1 (ID %2)</source>
         <translation>%1 (ID %2)</translation>
     </message>
@@ -3226,12 +3221,12 @@ reapertura</translation>
     </message>
     <message>
         <location line="+13"/>
-        <location line="+1008"/>
+        <location line="+1059"/>
         <source>Conversations</source>
         <translation>Conversaciones</translation>
     </message>
     <message>
-        <location line="-1003"/>
+        <location line="-1054"/>
         <source>Search messages, customers, numbers…</source>
         <translation>Buscar mensajes, clientes, números…</translation>
     </message>
@@ -3247,27 +3242,27 @@ reapertura</translation>
     </message>
     <message>
         <location line="+1"/>
-        <location line="+858"/>
+        <location line="+909"/>
         <source>Canned responses</source>
         <translation>Respuestas predefinidas</translation>
     </message>
     <message>
-        <location line="-831"/>
+        <location line="-882"/>
         <source>Syncing… %p%</source>
         <translation>Sincronizando… %p%</translation>
     </message>
     <message>
-        <location line="+278"/>
+        <location line="+327"/>
         <source>%1 not sent</source>
         <translation>%1 sin enviar</translation>
     </message>
     <message>
-        <location line="-136"/>
+        <location line="-178"/>
         <source>● Online</source>
         <translation>● En línea</translation>
     </message>
     <message>
-        <location line="-318"/>
+        <location line="-325"/>
         <source>All conversations</source>
         <translation>Todas las conversaciones</translation>
     </message>
@@ -3342,7 +3337,7 @@ reapertura</translation>
         <translation>Enviar al cliente un mensaje privado sobre su comentario</translation>
     </message>
     <message>
-        <location line="+253"/>
+        <location line="+260"/>
         <source>● Connecting…</source>
         <translation>● Conectando…</translation>
     </message>
@@ -3357,7 +3352,17 @@ reapertura</translation>
         <translation>%1 en cola</translation>
     </message>
     <message>
-        <location line="+59"/>
+        <location line="+85"/>
+        <source>%1 needs attention</source>
+        <translation>%1 requiere atención</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>%1 channels need attention</source>
+        <translation>%1 canales requieren atención</translation>
+    </message>
+    <message>
+        <location line="+14"/>
         <source>Open</source>
         <translation>Abierto</translation>
     </message>
@@ -3534,7 +3539,7 @@ reapertura</translation>
         <translation>Posible crisis</translation>
     </message>
     <message>
-        <location line="+201"/>
+        <location line="+203"/>
         <source>Search</source>
         <translation>Buscar</translation>
     </message>
@@ -3640,18 +3645,18 @@ reapertura</translation>
         <translation>Turno terminado: %1 conversaciones traspasadas.</translation>
     </message>
     <message>
-        <location line="-1211"/>
-        <location line="+649"/>
+        <location line="-1262"/>
+        <location line="+698"/>
         <source>Unassigned</source>
         <translation>Sin asignar</translation>
     </message>
     <message>
-        <location line="-329"/>
+        <location line="-371"/>
         <source>● Session expired — sign in again</source>
         <translation>● Sesión caducada — vuelve a iniciar sesión</translation>
     </message>
     <message>
-        <location line="+331"/>
+        <location line="+373"/>
         <source>Assigned to you</source>
         <translation>Asignada a ti</translation>
     </message>
@@ -3682,7 +3687,7 @@ reapertura</translation>
         <translation>Resolver</translation>
     </message>
     <message>
-        <location line="+210"/>
+        <location line="+212"/>
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>

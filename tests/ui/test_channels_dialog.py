@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import secrets
 
+import httpx
+
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QLineEdit
@@ -169,3 +171,53 @@ def test_provider_text_is_plain_text_and_problems_are_sentences(qtbot):
     assert dialog.state_label.text() == "Not connected" and channel_state(off) == "off"
     assert "fill in the settings below" in dialog.problems_label.text()
     assert dialog.health_labels["expiry"].text() == "—"
+
+
+def test_a_lead_window_shows_a_channel_that_stopped_working_and_opens_the_dialog(stack, qloop, qtbot, tmp_path):
+    import gc
+
+    from ui.app import open_window
+    from workstation.settings import Settings
+
+    token, agent = sign_in(stack)
+    win, workspace = open_window(ApiClient(stack.server_url, token), protocol.AgentPublic.model_validate(agent),
+                                 language="en", cache_path=tmp_path / "cache.sqlite",
+                                 settings=Settings(tmp_path / "settings.json"))
+    faults = f"{stack.sandbox_url}/_sandbox/telegram/faults"
+    try:
+        qtbot.waitUntil(lambda: "channels" in win._tasks and win._tasks["channels"].done(), timeout=10000)
+        assert not win.channel_alert.isVisibleTo(win)  # setup steps (no webhook yet) are not alerts
+        # The bot's token is refused on the next polls: the poller records it, the alert shows it in red.
+        httpx.post(faults, json={"method": "getUpdates", "error_code": 401, "count": 1000}, timeout=10).raise_for_status()
+
+        def refreshed() -> bool:
+            """One refresh at a time (a new one would cancel the one under way): True once one has finished."""
+            if win._tasks["channels"].done():
+                win.on_channels_changed(None)
+                return True
+            return False
+
+        def alerted() -> bool:
+            return refreshed() and win.channel_alert.isVisibleTo(win)
+
+        qtbot.waitUntil(alerted, timeout=20000)
+        assert win.channel_alert.text() == "⚠ Telegram needs attention"
+        assert "#C62828" in win.channel_alert.styleSheet()
+        assert win.channel_alert.toolTip().startswith("Telegram: The provider refused the credentials")
+        win.channel_alert.click()
+        dialog = win.channels_dialog
+        assert dialog is not None and dialog.isVisible()
+        dialog.close()
+        httpx.delete(faults, timeout=10).raise_for_status()
+
+        def cleared() -> bool:
+            return refreshed() and not win.channel_alert.isVisibleTo(win)
+
+        qtbot.waitUntil(cleared, timeout=20000)
+    finally:
+        httpx.delete(faults, timeout=10)
+        win.close()
+        stopping = asyncio.ensure_future(workspace.stop())
+        qtbot.waitUntil(stopping.done, timeout=10000)
+        gc.collect()
+        qtbot.wait(20)
