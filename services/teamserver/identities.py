@@ -9,14 +9,18 @@ import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, func, select
 
 from services.teamserver import changes
-from services.teamserver.models import Agent, Conversation, CsatSurvey, Customer, FollowUp, Identity, Note, utcnow
+from services.teamserver.models import (
+    Agent, Conversation, CsatSurvey, Customer, CustomerEvidence, FollowUp, Identity, Note, utcnow,
+)
 
 log = logging.getLogger(__name__)
 
-C, I = Customer.__table__, Identity.__table__
+C, I, E = Customer.__table__, Identity.__table__, CustomerEvidence.__table__
 # The CRM fields that are evidence (names compared case-insensitively, trimmed).
 PHONE_FIELD, EMAIL_FIELD = "phone", "email"
 # What a merged customer keeps in `fields`: the customer it was merged into (it has no identities left, and
@@ -25,9 +29,6 @@ MERGED_INTO = "merged_into"
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 # Written between the digits of a phone number in CRM fields ("+34 600-100.200", "+34 (600) 100 200").
 _PHONE_SEPARATORS = str.maketrans("", "", " -.()/\u00a0")
-# Dropped from the fields' JSON text, and from the value sought, before they are compared in SQL: the
-# separators above, and a no-break space as JSON writes it. (Must cover every separator: none is missed.)
-_STRIPPED = (" ", "-", ".", "(", ")", "/", "\u00a0", "\\u00a0")
 
 
 class IdentityError(Exception):
@@ -88,48 +89,25 @@ def field_evidence(fields_json: str | None) -> set[tuple[str, str]]:
     return found
 
 
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _stripped(expr):
-    for text in _STRIPPED:
-        expr = sa.func.replace(expr, text, "")
-    return sa.func.lower(expr)
-
-
-def _needle(value: str) -> str:
-    """The value as it appears in stripped, lowercased fields JSON: a whole string value, in its quotes."""
-    for text in _STRIPPED:
-        value = value.replace(text, "")
-    return '%"' + _like_escape(value.lower()) + '"%'
-
-
 def linked_customers(conn: sa.Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
     """(channel, handle) of new identities → the one existing customer their handle is exact evidence of:
     a WhatsApp number equal (as E.164) to a customer's CRM "phone", an email address equal (lowercased) to a
     customer's CRM "email" or to another email identity's handle. Two or more candidate customers: no link.
 
-    Cost, per group with new WhatsApp (and per group with new email) senders: one read of `customer` (a
-    scan: the JSON fields have no index; one per 50 new senders) where a row costs one LIKE for the field
-    name, and only rows with a "phone" ("email") field are normalised and compared with each new value; the
-    few that pass are checked exactly in Python. Email adds one indexed read of `identity`. Groups without
-    new WhatsApp or email senders read nothing. (An index table of evidence would make it one indexed read.)"""
+    Cost, per group with new WhatsApp (and per group with new email) senders: one indexed read of
+    `customer_evidence` (per 500 new senders); email adds one indexed read of `identity`. Groups without new
+    WhatsApp or email senders read nothing."""
     wanted = {key: ev for key in keys if (ev := evidence(*key)) is not None}
     if not wanted:
         return {}
     candidates: dict[tuple[str, str], set[int]] = {ev: set() for ev in wanted.values()}
-    stripped = _stripped(C.c.fields)
     for kind in (PHONE_FIELD, EMAIL_FIELD):
         values = sorted(value for k, value in candidates if k == kind)
-        for i in range(0, len(values), 50):
-            # Only customers with such a field pay for the normalising; the exact check is in Python.
-            rows = conn.execute(sa.select(C.c.id, C.c.fields).where(
-                sa.func.lower(C.c.fields).like(f'%{kind}"%'),
-                sa.or_(*(stripped.like(_needle(value), escape="\\") for value in values[i:i + 50]))))
-            for customer_id, fields in rows:
-                for ev in field_evidence(fields) & candidates.keys():
-                    candidates[ev].add(customer_id)
+        for i in range(0, len(values), 500):
+            # customer_evidence holds the CRM fields' evidence, normalised: one indexed read.
+            for customer_id, value in conn.execute(sa.select(E.c.customer_id, E.c.value).where(
+                    E.c.kind == kind, E.c.value.in_(values[i:i + 500]))):
+                candidates[(kind, value)].add(customer_id)
     emails = sorted(value for kind, value in candidates if kind == EMAIL_FIELD)
     for i in range(0, len(emails), 500):
         # Handles stored as the connector gives them (lowercase): this is the (channel, handle) index.
@@ -144,6 +122,21 @@ def linked_customers(conn: sa.Connection, keys: list[tuple[str, str]]) -> dict[t
         elif candidates[ev]:
             log.info("new %s identity matches %d customers: not linked", key[0], len(candidates[ev]))
     return linked
+
+
+@event.listens_for(OrmSession, "after_flush")
+def _keep_evidence_in_step(session: OrmSession, _flush_context) -> None:
+    """customer_evidence follows `customer.fields` on every ORM flush (a profile edit, a merge, a split)."""
+    changed = [obj for obj in (*session.new, *session.dirty) if isinstance(obj, Customer) and obj.id is not None
+               and (obj in session.new or sa.inspect(obj).attrs.fields.history.has_changes())]
+    if not changed:
+        return
+    conn = session.connection()
+    conn.execute(E.delete().where(E.c.customer_id.in_([c.id for c in changed])))
+    rows = [{"customer_id": c.id, "kind": kind, "value": value}
+            for c in changed for kind, value in sorted(field_evidence(c.fields))]
+    if rows:
+        conn.execute(E.insert(), rows)
 
 
 # -- merge and split ----------------------------------------------------------------------------------------

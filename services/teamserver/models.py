@@ -87,6 +87,18 @@ class Customer(SQLModel, table=True):
     language: str | None = None
 
 
+class CustomerEvidence(SQLModel, table=True):
+    """Exact evidence in a customer's CRM fields (a "phone" as E.164, an "email" lowercased), kept in step with
+    `customer.fields` on every ORM flush (identities.py): new identities are linked with one indexed read."""
+
+    __tablename__ = "customer_evidence"
+    __table_args__ = (sa.Index("ix_customer_evidence_kind_value", "kind", "value"),)
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    kind: str
+    value: str
+
+
 class Identity(SQLModel, table=True):
     __table_args__ = (sa.UniqueConstraint("channel", "handle"),)
     id: int | None = Field(default=None, primary_key=True)

@@ -150,3 +150,43 @@ def test_the_sync_page_cache_serves_repeats_and_stays_within_its_budget():
     cache.put((99, 500, 9), b"z" * 600)  # over a quarter of the budget: not kept
     assert cache.get((99, 500, 9)) is None
     assert cache.hits >= 2 and cache.misses >= 3
+
+
+def test_the_evidence_index_is_filled_from_existing_customers_and_follows_edits(engine):
+    """Migration 0007 indexes the phones and emails already in customers' CRM fields; afterwards every ORM
+    write of a customer's fields keeps the index in step (linking new identities reads only the index)."""
+    import json
+
+    from alembic import command
+
+    from services.teamserver import identities
+    from services.teamserver.models import CustomerEvidence
+
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0006")
+        for name, fields in (("Lu", {"Phone": "+34 (600) 100-200", "plan": "Gold"}),
+                             ("Ana", {"email": "Ana.Ruiz@Example.com"}), ("Bo", {"phone": "600 100 200"}),
+                             ("Old", {"merged_into": "1", "phone": "+34600999999"})):
+            conn.execute(sa.text("INSERT INTO customer (display_name, created_at, tags, fields, notes) "
+                                 "VALUES (:n, CURRENT_TIMESTAMP, '[]', :f, '')"), {"n": name, "f": json.dumps(fields)})
+    init_db(engine)
+
+    def indexed() -> set[tuple[str, str, str]]:
+        with Session(engine) as s:
+            names = {c.id: c.display_name for c in s.exec(sa.select(Customer)).scalars()}
+            return {(names[e.customer_id], e.kind, e.value) for e in s.exec(sa.select(CustomerEvidence)).scalars()}
+
+    # A national number without its country code and a merged customer are not evidence.
+    assert indexed() == {("Lu", "phone", "+34600100200"), ("Ana", "email", "ana.ruiz@example.com")}
+    with Session(engine) as s:
+        lu = s.exec(sa.select(Customer).where(Customer.display_name == "Lu")).scalars().one()
+        lu.fields = json.dumps({"phone": "+44 20 7946 0958"})
+        s.add(Customer(display_name="New", fields=json.dumps({"email": "new@example.com"})))
+        s.add(lu)
+        s.commit()
+        lu_id = lu.id
+    assert indexed() == {("Lu", "phone", "+442079460958"), ("Ana", "email", "ana.ruiz@example.com"),
+                         ("New", "email", "new@example.com")}
+    with engine.connect() as conn:
+        assert identities.linked_customers(conn, [("whatsapp", "442079460958"), ("whatsapp", "34600100200")]) \
+            == {("whatsapp", "442079460958"): lu_id}
