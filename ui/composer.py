@@ -16,15 +16,12 @@ from PySide6.QtWidgets import (
 )
 
 from workstation.protocol import MAX_REPLY_CHARS
-from workstation.textcount import X_MAX_POST_CHARS, reply_length
+from workstation.textcount import PRIVATE_REPLY_LIMITS, X_MAX_POST_CHARS, reply_length, reply_limit
 
 
 # Characters a reply may have on each channel; None: no limit of the channel's own (email). X has two: a public
 # reply is a post (280, counted as X counts them: see workstation.textcount), a direct message is not (10,000).
 # Replies are also capped by the agent API's own MAX_REPLY_CHARS (code points), whichever is smaller.
-CHANNEL_LIMITS: dict[str, int | None] = {
-    "whatsapp": 4096, "telegram": 4096, "messenger": 2000, "instagram": 1000, "x": 10000, "email": None,
-}
 X_PUBLIC_LIMIT = X_MAX_POST_CHARS
 
 # "/" and the letters typed after it, at the start of the text or after a space or new line.
@@ -245,7 +242,7 @@ class Composer(QWidget):
         """Sets the character budget to the conversation's channel (a public X reply: 280, counted as X counts)."""
         self.channel = channel
         self.public = public
-        budget = X_PUBLIC_LIMIT if channel == "x" and public else CHANNEL_LIMITS.get(channel or "", MAX_REPLY_CHARS)
+        budget = reply_limit(channel, public) if channel in PRIVATE_REPLY_LIMITS else MAX_REPLY_CHARS
         self.counted = budget is not None
         self.limit = min(budget, MAX_REPLY_CHARS) if budget is not None else MAX_REPLY_CHARS
         self.on_edit_text_changed()

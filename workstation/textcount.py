@@ -19,6 +19,21 @@ import unicodedata
 X_CHANNEL = "x"
 X_MAX_POST_CHARS = 280
 
+# How long a reply may be on each channel, as the provider allows it (None: no limit of its own): a private
+# message, and a public answer (an X post; a reply to a Facebook or Instagram comment). The composer's budget and
+# the connectors' checks both read these.
+PRIVATE_REPLY_LIMITS: dict[str, int | None] = {
+    "whatsapp": 4096, "telegram": 4096, "messenger": 2000, "instagram": 1000, "x": 10_000, "email": None,
+}
+PUBLIC_REPLY_LIMITS: dict[str, int] = {"x": X_MAX_POST_CHARS, "messenger": 8000, "instagram": 2200}
+
+
+def reply_limit(channel: str | None, public: bool = False) -> int | None:
+    """The most a reply on this channel may hold, counted as `reply_length` counts (None: no limit)."""
+    if public and channel in PUBLIC_REPLY_LIMITS:
+        return PUBLIC_REPLY_LIMITS[channel]
+    return PRIVATE_REPLY_LIMITS.get(channel or "")
+
 _WEIGHT_ONE = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
 _URL = re.compile(r"(?i)\bhttps?://[^\s<>\"]+")
 _URL_TRAILING = ".,:;!?'\")]}"

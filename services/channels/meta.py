@@ -93,6 +93,7 @@ from services.channels.whatsapp import (  # noqa: F401  (verify_subscription is 
     verify_subscription,
 )
 from services.teamserver.hygiene import JsonTooDeep, clean_text, loads_json
+from workstation.textcount import reply_limit
 
 logger = logging.getLogger(__name__)
 
@@ -101,8 +102,8 @@ INSTAGRAM = "instagram"
 OBJECT_CHANNEL = {"page": MESSENGER, "instagram": INSTAGRAM}
 PLATFORM_NAME = {MESSENGER: "Messenger", INSTAGRAM: "Instagram"}
 # Send API text limits, and the comment limits of a reply to a comment.
-MAX_TEXT_CHARS = {MESSENGER: 2000, INSTAGRAM: 1000}
-MAX_COMMENT_CHARS = {MESSENGER: 8000, INSTAGRAM: 2200}
+MAX_TEXT_CHARS = {channel: reply_limit(channel) for channel in (MESSENGER, INSTAGRAM)}
+MAX_COMMENT_CHARS = {channel: reply_limit(channel, public=True) for channel in (MESSENGER, INSTAGRAM)}
 # Facebook Login apps call graph.facebook.com; Instagram API with Instagram Login apps graph.instagram.com.
 DEFAULT_GRAPH_BASE = {MESSENGER: "https://graph.facebook.com", INSTAGRAM: "https://graph.instagram.com"}
 DEFAULT_API_VERSION = "v21.0"

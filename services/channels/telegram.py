@@ -33,12 +33,13 @@ from services.channels.base import (
 )
 from services.teamserver.hygiene import JsonTooDeep, clean_text, loads_json
 from services.teamserver.pollers import PollResult
+from workstation.textcount import reply_limit
 
 logger = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 DEFAULT_API_BASE = "https://api.telegram.org"
-MAX_TEXT_CHARS = 4096
+MAX_TEXT_CHARS = reply_limit("telegram")
 POLL_LIMIT = 100
 ALLOWED_UPDATES = ("message", "edited_message")
 DEFAULT_POLL_TIMEOUT = 25

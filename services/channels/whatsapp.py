@@ -24,14 +24,15 @@ from services.channels.base import (
     WebhookBatch,
     WebhookError,
 )
-from services.teamserver.hygiene import JsonTooDeep, clean_text, loads_json
 from services.channels.graph import GraphClient
+from services.teamserver.hygiene import JsonTooDeep, clean_text, loads_json
+from workstation.textcount import reply_limit
 
 logger = logging.getLogger(__name__)
 
 CHANNEL = "whatsapp"
 SIGNATURE_HEADER = "X-Hub-Signature-256"
-MAX_TEXT_CHARS = 4096
+MAX_TEXT_CHARS = reply_limit("whatsapp")
 # Ids and handles longer than this are not WhatsApp's (wamids are ~60 characters) and would not fit a
 # database index entry: such messages and statuses are skipped. Profile names are cut to MAX_NAME_CHARS.
 MAX_ID_CHARS = 256

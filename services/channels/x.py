@@ -69,14 +69,14 @@ from services.channels.base import (
 from services.teamserver.hygiene import JsonTooDeep, clean_text, loads_json
 from services.teamserver.pollers import PollResult
 # Counting as X does lives in the desktop core, shared with the composer's live budget.
-from workstation.textcount import X_MAX_POST_CHARS as MAX_POST_CHARS
+from workstation.textcount import X_MAX_POST_CHARS as MAX_POST_CHARS, reply_limit
 from workstation.textcount import x_post_length as post_length
 
 logger = logging.getLogger(__name__)
 
 CHANNEL = "x"
 DEFAULT_API_BASE = "https://api.x.com"
-MAX_DM_CHARS = 10_000
+MAX_DM_CHARS = reply_limit("x")
 # X's page size limits: mentions 5-100, dm_events 1-100.
 PAGE_SIZE = 100
 DEFAULT_POLL_INTERVAL = 15.0

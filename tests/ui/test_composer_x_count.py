@@ -101,3 +101,14 @@ def test_a_public_x_reply_is_still_capped_by_the_agent_api_in_code_points(compos
     composer.edit.setPlainText(long_url)
     assert composer.counter.text() == "23 / 280"
     assert not composer.send_button.isEnabled() and "#C62828" in composer.counter.styleSheet()
+
+
+def test_a_public_answer_to_an_instagram_comment_has_the_comment_budget(qtbot):
+    composer = Composer()
+    qtbot.addWidget(composer)
+    composer.set_channel("instagram", public=False)
+    assert composer.limit == 1000  # a direct message
+    composer.set_channel("instagram", public=True)
+    assert composer.limit == 2200  # a reply to a comment
+    composer.edit.setPlainText("a" * 1500)
+    assert not composer.over_budget("a" * 1500) and composer.over_budget("a" * 2201)

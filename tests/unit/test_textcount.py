@@ -102,3 +102,18 @@ def test_the_x_connector_counts_with_this_implementation():
 
     assert x.post_length is x_post_length
     assert x.MAX_POST_CHARS == X_MAX_POST_CHARS
+
+
+def test_reply_limits_are_the_providers_and_shared_by_the_connectors():
+    from services.channels import meta, telegram, whatsapp, x
+    from workstation.textcount import reply_limit
+
+    assert reply_limit("whatsapp") == whatsapp.MAX_TEXT_CHARS == 4096
+    assert reply_limit("telegram") == telegram.MAX_TEXT_CHARS == 4096
+    assert reply_limit("messenger") == meta.MAX_TEXT_CHARS["messenger"] == 2000
+    assert reply_limit("instagram") == meta.MAX_TEXT_CHARS["instagram"] == 1000
+    # A public answer to a comment is a comment: Facebook allows 8,000 characters, Instagram 2,200.
+    assert reply_limit("messenger", public=True) == meta.MAX_COMMENT_CHARS["messenger"] == 8000
+    assert reply_limit("instagram", public=True) == meta.MAX_COMMENT_CHARS["instagram"] == 2200
+    assert reply_limit("x", public=True) == x.MAX_POST_CHARS == 280 and reply_limit("x") == x.MAX_DM_CHARS
+    assert reply_limit("email") is None and reply_limit("whatsapp", public=True) == 4096
